@@ -1,0 +1,164 @@
+"""Changed files from local git history: no API, no file-count cap.
+
+Ranges follow GitHub's own semantics: a pull request compares its head with the merge base of base
+and head (three dots), a push compares `before..after`, and a push that creates a branch (`before`
+is all zeros) compares with the merge base of the default branch.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from dualdeploy.errors import GitError
+
+ZERO_SHA = "0" * 40
+FETCH_DEPTH_HINT = "check out with `fetch-depth: 0` (actions/checkout) so the history is complete"
+
+
+@dataclass(frozen=True)
+class ChangedFile:
+    """One changed path; for a rename or copy, `old_path` is where it came from."""
+
+    path: str
+    status: str  # A, M, D, R, C, T (type change, e.g. a submodule pointer)
+    old_path: str | None = None
+
+    def paths(self) -> tuple[str, ...]:
+        """The paths this change touches: a rename counts on both sides, a copy at its new path."""
+        if self.status == "R" and self.old_path:
+            return (self.old_path, self.path)
+        return (self.path,)
+
+
+@dataclass(frozen=True)
+class Range:
+    """The commits being compared, as full shas; `base` is already the merge base where one applies."""
+
+    base: str
+    head: str
+
+
+class Git:
+    """A local repository, driven through the git command line."""
+
+    def __init__(self, repo: str | Path) -> None:
+        self.repo = Path(repo)
+        if not self.repo.is_dir():
+            raise GitError(f"{self.repo} is not a directory", key="--repo")
+        if self._run("rev-parse", "--git-dir", check=False).returncode != 0:
+            raise GitError(f"{self.repo} is not a git repository", key="--repo")
+
+    def _run(self, *args: str, check: bool = True, input: bytes | None = None) -> subprocess.CompletedProcess:
+        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+        result = subprocess.run(
+            ["git", "-C", str(self.repo), "-c", "core.quotepath=false", *args],
+            capture_output=True,
+            input=input,
+            env=env,
+        )
+        if check and result.returncode != 0:
+            message = result.stderr.decode(errors="replace").strip().splitlines()
+            raise GitError(f"git {args[0]} failed: {message[-1] if message else 'no message'}")
+        return result
+
+    def _out(self, *args: str) -> str:
+        return self._run(*args).stdout.decode(errors="replace").strip()
+
+    def resolve(self, ref: str, *, what: str = "ref") -> str:
+        """The full sha of a commit-ish; fetches it once from origin when it is missing locally."""
+        sha = self._try_resolve(ref)
+        if sha is None and self.has_remote():
+            self._run("fetch", "--quiet", "--no-tags", "origin", ref, check=False)
+            sha = self._try_resolve(ref) or self._try_resolve(f"origin/{ref}")
+        if sha is None:
+            hint = f"; {FETCH_DEPTH_HINT}" if self.is_shallow() else ""
+            raise GitError(f"{what} '{ref}' is not a commit in {self.repo}{hint}", key=what)
+        return sha
+
+    def _try_resolve(self, ref: str) -> str | None:
+        result = self._run("rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", check=False)
+        if result.returncode != 0:
+            return None
+        return result.stdout.decode().strip() or None
+
+    def is_shallow(self) -> bool:
+        return self._out("rev-parse", "--is-shallow-repository") == "true"
+
+    def has_remote(self) -> bool:
+        return "origin" in self._out("remote").split()
+
+    def current_branch(self) -> str | None:
+        result = self._run("symbolic-ref", "--quiet", "--short", "HEAD", check=False)
+        return result.stdout.decode().strip() or None
+
+    def default_branch(self) -> str:
+        """origin's HEAD when known, else a local `main` or `master`."""
+        result = self._run("symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD", check=False)
+        if result.returncode == 0 and result.stdout.strip():
+            return result.stdout.decode().strip()
+        for candidate in ("main", "master", "origin/main", "origin/master"):
+            if self._try_resolve(candidate):
+                return candidate
+        raise GitError("cannot tell the default branch: pass --base", key="--base")
+
+    def merge_base(self, base: str, head: str) -> str:
+        """The merge base, deepening a shallow clone from origin until it appears."""
+        for depth in (50, 200, 1000, None):
+            result = self._run("merge-base", base, head, check=False)
+            if result.returncode == 0:
+                return result.stdout.decode().strip()
+            if not self.is_shallow():
+                raise GitError(f"{base[:12]} and {head[:12]} have no common history", key="--base")
+            if not self.has_remote():
+                raise GitError(f"this clone is shallow and lacks the merge base; {FETCH_DEPTH_HINT}", key="--base")
+            deepen = ["--unshallow"] if depth is None else [f"--deepen={depth}"]
+            fetched = self._run("fetch", "--quiet", "--no-tags", *deepen, "origin", check=False)
+            if fetched.returncode != 0:
+                raise GitError(
+                    f"this clone is shallow, lacks the merge base and could not be deepened; {FETCH_DEPTH_HINT}",
+                    key="--base",
+                )
+        raise GitError(f"no merge base for {base[:12]} and {head[:12]}; {FETCH_DEPTH_HINT}", key="--base")
+
+    def changed_files(self, base: str, head: str) -> list[ChangedFile]:
+        """Every path changed between two commits (two dots: `base` must already be the merge base)."""
+        out = self._run(
+            "diff", "--name-status", "-z", "--no-ext-diff", "--no-textconv", "-M", "--find-copies",
+            "--ignore-submodules=none", base, head, "--",
+        ).stdout
+        return parse_name_status(out)
+
+
+def parse_name_status(raw: bytes) -> list[ChangedFile]:
+    """Parse `git diff --name-status -z`: status, then one path, or two for renames and copies."""
+    fields = raw.decode("utf-8", errors="surrogateescape").split("\0")
+    changed: list[ChangedFile] = []
+    index = 0
+    while index < len(fields) and fields[index]:
+        status = fields[index][0]
+        if status in "RC":
+            changed.append(ChangedFile(path=fields[index + 2], status=status, old_path=fields[index + 1]))
+            index += 3
+        else:
+            changed.append(ChangedFile(path=fields[index + 1], status=status))
+            index += 2
+    return changed
+
+
+def pull_request_range(git: Git, base: str, head: str) -> Range:
+    """Three-dot semantics: what the head adds since it branched off the base."""
+    base_sha = git.resolve(base, what="--base")
+    head_sha = git.resolve(head, what="--head")
+    return Range(base=git.merge_base(base_sha, head_sha), head=head_sha)
+
+
+def push_range(git: Git, before: str, after: str) -> Range:
+    """Two-dot semantics for a push; a new branch (`before` all zeros) compares with the default branch."""
+    after_sha = git.resolve(after, what="--head")
+    if before.strip("0") == "":
+        default = git.resolve(git.default_branch(), what="default branch")
+        return Range(base=git.merge_base(default, after_sha), head=after_sha)
+    return Range(base=git.resolve(before, what="--base"), head=after_sha)
