@@ -6,8 +6,12 @@ import os
 import subprocess
 from pathlib import Path
 
-AUTHOR = {"GIT_AUTHOR_NAME": "Ada Tester", "GIT_AUTHOR_EMAIL": "ada@example.com",
-          "GIT_COMMITTER_NAME": "Ada Tester", "GIT_COMMITTER_EMAIL": "ada@example.com"}
+AUTHOR = {
+    "GIT_AUTHOR_NAME": "Ada Tester",
+    "GIT_AUTHOR_EMAIL": "ada@example.com",
+    "GIT_COMMITTER_NAME": "Ada Tester",
+    "GIT_COMMITTER_EMAIL": "ada@example.com",
+}
 
 
 class GitRepo:
@@ -23,8 +27,9 @@ class GitRepo:
         env = {**os.environ, **AUTHOR}
         if date:
             env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = date
-        result = subprocess.run(["git", "-C", str(self.path), *args], check=True, env=env,
-                                capture_output=True, text=True)
+        result = subprocess.run(
+            ["git", "-C", str(self.path), *args], check=True, env=env, capture_output=True, text=True
+        )
         return result.stdout.strip()
 
     def write(self, files: dict[str, str | bytes]) -> None:
@@ -36,8 +41,14 @@ class GitRepo:
             else:
                 target.write_text(content)
 
-    def commit(self, message: str, files: dict[str, str | bytes] | None = None, *,
-               date: str | None = None, author: str | None = None) -> str:
+    def commit(
+        self,
+        message: str,
+        files: dict[str, str | bytes] | None = None,
+        *,
+        date: str | None = None,
+        author: str | None = None,
+    ) -> str:
         if files:
             self.write(files)
         self.git("add", "--all")

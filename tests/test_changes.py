@@ -11,8 +11,15 @@ from gitrepo import GitRepo
 @pytest.fixture
 def repo(tmp_path: Path) -> GitRepo:
     repo = GitRepo(tmp_path / "repo")
-    repo.commit("base", {"server/a.ts": "a\n", "agents/tenant/main.ts": "tenant agent\n" * 20,
-                         "agents/support/main.ts": "support\n", "docs/x.md": "x\n"})
+    repo.commit(
+        "base",
+        {
+            "server/a.ts": "a\n",
+            "agents/tenant/main.ts": "tenant agent\n" * 20,
+            "agents/support/main.ts": "support\n",
+            "docs/x.md": "x\n",
+        },
+    )
     return repo
 
 
@@ -44,7 +51,11 @@ def test_rename_into_and_between_agents(repo: GitRepo) -> None:
     repo.move("server/a.ts", "agents/tenant/a.ts")
     head = repo.commit("moves")
     assert paths(Git(repo.path).changed_files(base, head)) == {
-        "agents/tenant/main.ts", "agents/support/tenant.ts", "server/a.ts", "agents/tenant/a.ts"}
+        "agents/tenant/main.ts",
+        "agents/support/tenant.ts",
+        "server/a.ts",
+        "agents/tenant/a.ts",
+    }
 
 
 def test_copy_counts_at_its_new_path() -> None:
@@ -116,8 +127,11 @@ def test_unknown_refs_and_non_repos_are_clear_errors(repo: GitRepo, tmp_path: Pa
 
 
 def _shallow_clone(source: GitRepo, target: Path, branch: str) -> Path:
-    subprocess.run(["git", "clone", "--quiet", "--depth=1", "--no-single-branch", f"file://{source.path}", str(target)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["git", "clone", "--quiet", "--depth=1", "--no-single-branch", f"file://{source.path}", str(target)],
+        check=True,
+        capture_output=True,
+    )
     subprocess.run(["git", "-C", str(target), "checkout", "--quiet", branch], check=True, capture_output=True)
     return target
 
@@ -144,7 +158,10 @@ def test_shallow_clone_is_deepened_from_origin(diverged: GitRepo, tmp_path: Path
 def test_shallow_clone_without_remote_says_to_fetch_everything(diverged: GitRepo, tmp_path: Path) -> None:
     clone = _shallow_clone(diverged, tmp_path / "clone", "feature")
     subprocess.run(["git", "-C", str(clone), "remote", "remove", "origin"], check=True)
-    subprocess.run(["git", "-C", str(clone), "fetch", "--quiet", f"file://{diverged.path}", "main:main", "--depth=1"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["git", "-C", str(clone), "fetch", "--quiet", f"file://{diverged.path}", "main:main", "--depth=1"],
+        check=True,
+        capture_output=True,
+    )
     with pytest.raises(GitError, match="fetch-depth: 0"):
         pull_request_range(Git(clone), "main", "HEAD")

@@ -45,7 +45,8 @@ def test_escaped_text_has_no_markup_and_no_mention(name: str) -> None:
 def test_link_target_refuses_scripts_and_encodes_parens() -> None:
     assert link_target("javascript:alert(1)") == "#"
     assert link_target("https://github.com/o/r/actions/workflows/a (b).yml") == (
-        "https://github.com/o/r/actions/workflows/a%20%28b%29.yml")
+        "https://github.com/o/r/actions/workflows/a%20%28b%29.yml"
+    )
 
 
 def test_safe_markdown_is_not_escaped_twice() -> None:

@@ -69,16 +69,16 @@ class Git:
 
     def resolve(self, ref: str, *, what: str = "ref") -> str:
         """The full sha of a commit-ish; fetches it once from origin when it is missing locally."""
-        sha = self._try_resolve(ref)
+        sha = self.try_resolve(ref)
         if sha is None and self.has_remote():
             self._run("fetch", "--quiet", "--no-tags", "origin", ref, check=False)
-            sha = self._try_resolve(ref) or self._try_resolve(f"origin/{ref}")
+            sha = self.try_resolve(ref) or self.try_resolve(f"origin/{ref}")
         if sha is None:
             hint = f"; {FETCH_DEPTH_HINT}" if self.is_shallow() else ""
             raise GitError(f"{what} '{ref}' is not a commit in {self.repo}{hint}", key=what)
         return sha
 
-    def _try_resolve(self, ref: str) -> str | None:
+    def try_resolve(self, ref: str) -> str | None:
         result = self._run("rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", check=False)
         if result.returncode != 0:
             return None
@@ -100,7 +100,7 @@ class Git:
         if result.returncode == 0 and result.stdout.strip():
             return result.stdout.decode().strip()
         for candidate in ("main", "master", "origin/main", "origin/master"):
-            if self._try_resolve(candidate):
+            if self.try_resolve(candidate):
                 return candidate
         raise GitError("cannot tell the default branch: pass --base", key="--base")
 
@@ -126,25 +126,35 @@ class Git:
     def changed_files(self, base: str, head: str) -> list[ChangedFile]:
         """Every path changed between two commits (two dots: `base` must already be the merge base)."""
         out = self._run(
-            "diff", "--name-status", "-z", "--no-ext-diff", "--no-textconv", "-M", "--find-copies",
-            "--ignore-submodules=none", base, head, "--",
+            "diff",
+            "--name-status",
+            "-z",
+            "--no-ext-diff",
+            "--no-textconv",
+            "-M",
+            "--find-copies",
+            "--ignore-submodules=none",
+            base,
+            head,
+            "--",
         ).stdout
         return parse_name_status(out)
 
 
 def parse_name_status(raw: bytes) -> list[ChangedFile]:
     """Parse `git diff --name-status -z`: status, then one path, or two for renames and copies."""
-    fields = raw.decode("utf-8", errors="surrogateescape").split("\0")
+    fields = iter(raw.decode("utf-8", errors="surrogateescape").split("\0"))
     changed: list[ChangedFile] = []
-    index = 0
-    while index < len(fields) and fields[index]:
-        status = fields[index][0]
-        if status in "RC":
-            changed.append(ChangedFile(path=fields[index + 2], status=status, old_path=fields[index + 1]))
-            index += 3
+    append = changed.append
+    for status in fields:
+        if not status:
+            break
+        kind = status[0]
+        if kind == "R" or kind == "C":
+            old_path = next(fields)
+            append(ChangedFile(next(fields), kind, old_path))
         else:
-            changed.append(ChangedFile(path=fields[index + 1], status=status))
-            index += 2
+            append(ChangedFile(next(fields), kind))
     return changed
 
 
@@ -162,3 +172,114 @@ def push_range(git: Git, before: str, after: str) -> Range:
         default = git.resolve(git.default_branch(), what="default branch")
         return Range(base=git.merge_base(default, after_sha), head=after_sha)
     return Range(base=git.resolve(before, what="--base"), head=after_sha)
+
+
+@dataclass(frozen=True)
+class Commit:
+    """A commit of the target's history with the paths it changed (renames on both sides)."""
+
+    sha: str
+    subject: str
+    author: str
+    authored_at: int  # unix seconds
+    landed_at: int  # when it reached the target's first-parent line (the merge that brought it in)
+    paths: tuple[str, ...]
+
+
+_RECORD = "\x1e"
+_FIELD = "\x1f"
+_LOG_FORMAT = f"{_RECORD}%H{_FIELD}%s{_FIELD}%an{_FIELD}%at{_FIELD}%ct"
+
+
+def _parse_log(raw: bytes) -> list[tuple[str, str, str, int, int, tuple[str, ...]]]:
+    """Parse `git log -z --name-status` records started by _RECORD with _FIELD-separated headers."""
+    entries = []
+    for record in raw.decode("utf-8", errors="surrogateescape").split(_RECORD)[1:]:
+        header, _, body = record.partition("\0")
+        sha, subject, author, authored, committed = header.split(_FIELD)
+        fields = body.lstrip("\n").split("\0")
+        paths: list[str] = []
+        index = 0
+        while index + 1 < len(fields):
+            status = fields[index][:1]
+            if status in ("R", "C"):
+                if status == "R":
+                    paths.append(fields[index + 1])
+                paths.append(fields[index + 2])
+                index += 3
+            else:
+                paths.append(fields[index + 1])
+                index += 2
+        entries.append((sha, subject, author, int(authored), int(committed), tuple(dict.fromkeys(paths))))
+    return entries
+
+
+class History:
+    """The commits of `target` back to the common ancestor of every deployed sha, read with one `git log`."""
+
+    def __init__(self, git: Git, target: str, deployed: list[str]) -> None:
+        self.git = git
+        self.target = target
+        floor = self._floor(deployed)
+        roots = [f"^{floor}"] if floor else []
+        log = git._run(
+            "log",
+            "-z",
+            "--name-status",
+            "-M",
+            "--no-ext-diff",
+            f"--format={_LOG_FORMAT}",
+            target,
+            *roots,
+            "--",
+        ).stdout
+        landed = self._landing_times(target, roots)
+        self.commits = {
+            sha: Commit(sha, subject, author, authored, landed.get(sha, committed), paths)
+            for sha, subject, author, authored, committed, paths in _parse_log(log)
+        }
+        self._between: dict[str, list[Commit]] = {}
+
+    def _floor(self, deployed: list[str]) -> str | None:
+        if not deployed:
+            return self.target
+        result = self.git._run("merge-base", "--octopus", self.target, *sorted(set(deployed)), check=False)
+        return result.stdout.decode().strip() or None
+
+    def _landing_times(self, target: str, roots: list[str]) -> dict[str, int]:
+        """Commit time of the first-parent commit that brought each commit onto the target."""
+        lines = self.git._out("log", "--first-parent", "--format=%H %ct %P", target, *roots).splitlines()
+        landed: dict[str, int] = {}
+        for line in lines:
+            sha, committed, *parents = line.split()
+            landed[sha] = int(committed)
+            if len(parents) > 1:
+                brought = self.git._out("rev-list", *parents[1:], f"^{parents[0]}", *roots).split()
+                for inner in brought:
+                    landed.setdefault(inner, int(committed))
+        return landed
+
+    def between(self, since: str) -> list[Commit]:
+        """Commits in `since..target`, newest first (cached: many components share a deployed sha)."""
+        if since not in self._between:
+            shas = self.git._out("rev-list", self.target, f"^{since}").split()
+            self._between[since] = [self.commits[sha] for sha in shas if sha in self.commits]
+        return self._between[since]
+
+    def extra(self, deployed: str) -> list[Commit]:
+        """Commits in `target..deployed`: what a deploy from elsewhere has that the target lacks."""
+        shas = self.git._out("rev-list", deployed, f"^{self.target}").split()
+        out = (
+            self.git._run(
+                "log", "-z", "--name-status", "-M", "--no-walk=unsorted", f"--format={_LOG_FORMAT}", *shas, "--"
+            ).stdout
+            if shas
+            else b""
+        )
+        return [
+            Commit(sha, subject, author, authored, committed, paths)
+            for sha, subject, author, authored, committed, paths in _parse_log(out)
+        ]
+
+    def is_ancestor(self, sha: str) -> bool:
+        return self.git._run("merge-base", "--is-ancestor", sha, self.target, check=False).returncode == 0

@@ -11,9 +11,11 @@ on the path, and only the rest runs a compiled glob, and only for paths under it
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from wcmatch import glob
 
@@ -38,8 +40,11 @@ class Pattern:
     everything_under: bool
     # The pattern has no wildcard at all: it names one path.
     literal: bool
+    # The compiled glob (wcmatch's translation, compiled once), for patterns that need one.
+    matcher: Callable[[str], object] | None = field(default=None, compare=False, repr=False)
 
 
+@lru_cache(maxsize=4096)
 def parse_pattern(text: str) -> Pattern:
     """Split a pattern into its parts; raise PatternError when it can never match a path."""
     if not isinstance(text, str) or not text.strip():
@@ -49,6 +54,10 @@ def parse_pattern(text: str) -> Pattern:
     problem = _never_matches(body)
     if problem:
         raise PatternError(problem)
+    try:
+        matcher = _compile(body)
+    except Exception as exc:  # wcmatch raises several types for malformed globs
+        raise PatternError(f"not a valid glob: {exc}") from None
     segments = body.split("/")
     literal_segments: list[str] = []
     for segment in segments:
@@ -61,14 +70,39 @@ def parse_pattern(text: str) -> Pattern:
     else:
         prefix = "".join(segment + "/" for segment in literal_segments)
     rest = body[len(prefix) :]
+    everything_under = rest == "**"
     return Pattern(
         text=text,
         negated=negated,
         glob=body,
         prefix=prefix,
-        everything_under=rest == "**",
+        everything_under=everything_under,
         literal=literal,
+        matcher=None if literal or everything_under else matcher,
     )
+
+
+def _compile(body: str) -> Callable[[str], object]:
+    """A matcher for a glob, from wcmatch's own translation to regular expressions.
+
+    The regex is compiled on first use: most patterns of a large config never see a candidate
+    path (the index sends each path only to patterns under its directories), and compiling
+    wcmatch's regexes costs about a millisecond each. When the glob ends in a literal
+    (`**/*.md`), a cheap `endswith` turns most paths away before the regex runs.
+    """
+    includes, _ = glob.translate(body, flags=GLOB_FLAGS)
+    compiled: list[Callable[[str], object]] = []
+
+    def match(path: str) -> object:
+        if not compiled:
+            compiled.append(re.compile("|".join(f"(?:{regex})" for regex in includes)).match)
+        return compiled[0](path)
+
+    last_segment = body.rsplit("/", 1)[-1]
+    tail = re.split(r"[*?\[\]{}()!@+|\\]", last_segment)[-1]
+    if not tail or tail == last_segment:
+        return match
+    return lambda path: path.endswith(tail) and match(path)
 
 
 def _never_matches(body: str) -> str | None:
@@ -83,10 +117,6 @@ def _never_matches(body: str) -> str | None:
     segments = body.split("/")
     if any(segment in ("", ".", "..") for segment in segments):
         return "paths are normalised: '//', './' and '../' never appear in a changed path"
-    try:
-        glob.compile(body, flags=GLOB_FLAGS)
-    except Exception as exc:  # wcmatch raises several types for malformed globs
-        return f"not a valid glob: {exc}"
     return None
 
 
@@ -97,6 +127,29 @@ class _Entry:
     negated: bool
 
 
+@dataclass(frozen=True)
+class _DirectoryPlan:
+    """What the patterns say about every file of one directory.
+
+    `decisive` holds, per filter, the last `dir/**`-style pattern that covers the directory; only
+    `globbed` patterns (and exact names) can still change the outcome file by file.
+    """
+
+    decisive: dict[int, _Entry]
+    globbed: tuple[tuple[_Entry, Callable[[str], object]], ...]
+    names: list[int]  # the filters that include a file here when no glob or exact name applies
+
+
+def _consider(decisive: dict[int, _Entry], entry: _Entry) -> None:
+    current = decisive.get(entry.filter_index)
+    if current is None or entry.order > current.order:
+        decisive[entry.filter_index] = entry
+
+
+def _included(decisive: dict[int, _Entry]) -> list[int]:
+    return sorted(index for index, entry in decisive.items() if not entry.negated)
+
+
 @dataclass
 class FilterSet:
     """Named filters (ordered pattern lists), matched together against many paths at once."""
@@ -105,13 +158,15 @@ class FilterSet:
     _names: list[str] = field(init=False)
     _under: dict[str, list[_Entry]] = field(init=False)
     _exact: dict[str, list[_Entry]] = field(init=False)
-    _globbed: dict[str, list[tuple[_Entry, object]]] = field(init=False)
+    _globbed: dict[str, list[tuple[_Entry, Callable[[str], object]]]] = field(init=False)
+    _plans: dict[str, _DirectoryPlan] = field(init=False)
 
     def __post_init__(self) -> None:
         self._names = list(self.filters)
         self._under = defaultdict(list)
         self._exact = defaultdict(list)
         self._globbed = defaultdict(list)
+        self._plans = {}
         for filter_index, name in enumerate(self._names):
             for order, text in enumerate(self.filters[name]):
                 pattern = parse_pattern(text)
@@ -121,39 +176,43 @@ class FilterSet:
                 elif pattern.literal:
                     self._exact[pattern.glob].append(entry)
                 else:
-                    matcher = glob.compile(pattern.glob, flags=GLOB_FLAGS)
-                    self._globbed[pattern.prefix].append((entry, matcher))
+                    self._globbed[pattern.prefix].append((entry, pattern.matcher))
+
+    def _plan(self, directory: str) -> _DirectoryPlan:
+        """The plan of a directory ("a/b/", or "" for the root), built once from its ancestors'."""
+        plan = self._plans.get(directory)
+        if plan is None:
+            parent = directory[: directory.rstrip("/").rfind("/") + 1] if directory else None
+            decisive = dict(self._plan(parent).decisive) if parent is not None else {}
+            globbed = list(self._plan(parent).globbed) if parent is not None else []
+            for entry in self._under.get(directory, ()):
+                _consider(decisive, entry)
+            globbed.extend(self._globbed.get(directory, ()))
+            plan = _DirectoryPlan(decisive, tuple(globbed), _included(decisive))
+            self._plans[directory] = plan
+        return plan
+
+    def _match_indexes(self, path: str) -> list[int]:
+        plan = self._plan(path[: path.rfind("/") + 1])
+        exact = self._exact.get(path)
+        if not plan.globbed and not exact:
+            return plan.names
+        decisive = dict(plan.decisive)
+        for entry, matcher in plan.globbed:
+            if matcher(path):
+                _consider(decisive, entry)
+        for entry in exact or ():
+            _consider(decisive, entry)
+        return _included(decisive)
 
     def match_path(self, path: str) -> list[str]:
         """Names of the filters that include `path`, in filter order."""
-        decisive: dict[int, _Entry] = {}
-
-        def consider(entry: _Entry) -> None:
-            current = decisive.get(entry.filter_index)
-            if current is None or entry.order > current.order:
-                decisive[entry.filter_index] = entry
-
-        for entry in self._exact.get(path, ()):
-            consider(entry)
-        under, globbed = self._under, self._globbed
-        start = 0
-        while True:
-            prefix = path[:start]
-            for entry in under.get(prefix, ()):
-                consider(entry)
-            for entry, matcher in globbed.get(prefix, ()):
-                if matcher.match(path):
-                    consider(entry)
-            slash = path.find("/", start)
-            if slash < 0:
-                break
-            start = slash + 1
-        return [self._names[index] for index, entry in sorted(decisive.items()) if not entry.negated]
+        return [self._names[index] for index in self._match_indexes(path)]
 
     def match(self, paths: Iterable[str]) -> dict[str, list[str]]:
         """For each filter that includes at least one path, the paths it includes, in input order."""
-        matched: dict[str, list[str]] = {}
+        matched: dict[int, list[str]] = defaultdict(list)
         for path in paths:
-            for name in self.match_path(path):
-                matched.setdefault(name, []).append(path)
-        return matched
+            for index in self._match_indexes(path):
+                matched[index].append(path)
+        return {self._names[index]: matched[index] for index in sorted(matched)}

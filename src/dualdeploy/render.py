@@ -57,7 +57,7 @@ def link_target(url: object) -> SafeMarkdown:
     scheme = urlsplit(text).scheme.lower()
     if scheme not in ("http", "https"):
         return SafeMarkdown("#")
-    return SafeMarkdown(quote(text, safe=":/?#&=%~+,;@!$'*[]") .replace("(", "%28").replace(")", "%29"))
+    return SafeMarkdown(quote(text, safe=":/?#&=%~+,;@!$'*[]").replace("(", "%28").replace(")", "%29"))
 
 
 def _finalize(value: object) -> object:

@@ -1,0 +1,140 @@
+"""Time `dualdeploy detect` on a 20,000-file change with 100 components.
+
+Builds a scratch repository (each component with 3 patterns and one shared group), then prints
+the median time of the impact step (in process), of the whole `detect --format json` command
+(a fresh process each time, as in a workflow), and the whole command's peak memory.
+
+    .venv/bin/python benchmarks/detect.py [--files 20000] [--components 100] [--runs 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from dualdeploy.changes import Git  # noqa: E402
+from dualdeploy.config import load_config  # noqa: E402
+from dualdeploy.impact import compute_impact  # noqa: E402
+
+GIT_ENV = {
+    **os.environ,
+    "GIT_AUTHOR_NAME": "b",
+    "GIT_AUTHOR_EMAIL": "b@example.com",
+    "GIT_COMMITTER_NAME": "b",
+    "GIT_COMMITTER_EMAIL": "b@example.com",
+}
+
+
+def git(repo: Path, *args: str, stdin: bytes | None = None) -> None:
+    subprocess.run(["git", "-C", str(repo), *args], check=True, env=GIT_ENV, input=stdin, capture_output=True)
+
+
+def write_config(repo: Path, components: int) -> None:
+    lines = ["version: 1", "components:"]
+    for index in range(components):
+        deploy = "manual" if index % 2 else "auto"
+        lines += [
+            f"  svc{index}:",
+            f"    deploy: {deploy}",
+            f'    paths: ["services/svc{index}/**", "!services/svc{index}/**/*.md", "libs/svc{index}/*/src/**"]',
+            f"    uses: [group{index % 10}]",
+        ]
+    lines.append("shared:")
+    for group in range(10):
+        lines.append(f'  group{group}: ["shared/group{group}/**"]')
+    (repo / ".github").mkdir(parents=True)
+    (repo / ".github/dual-deploy.yml").write_text("\n".join(lines) + "\n")
+
+
+def build_repo(repo: Path, files: int, components: int) -> None:
+    repo.mkdir()
+    git(repo, "init", "--quiet", "--initial-branch=main")
+    write_config(repo, components)
+    git(repo, "add", "--all")
+    git(repo, "commit", "--quiet", "-m", "base")
+    git(repo, "checkout", "--quiet", "-b", "big")
+    # Write the blobs through fast-import: 20,000 files through the work tree would time the disk.
+    commands = ["commit refs/heads/big", "committer b <b@example.com> 0 +0000", "data 3", "big", "from refs/heads/main"]
+    for index in range(files):
+        bucket = index % (components + 20)
+        if bucket < components:
+            path = f"services/svc{bucket}/src/module{index % 37}/file{index}.ts"
+        elif bucket < components + 10:
+            path = f"shared/group{bucket - components}/file{index}.ts"
+        else:
+            path = f"docs/area{bucket}/page{index}.md"
+        commands += [f"M 100644 inline {path}", f"data {len(str(index))}", str(index)]
+    git(repo, "fast-import", "--quiet", stdin=("\n".join(commands) + "\n").encode())
+    git(repo, "checkout", "--quiet", "-f", "big")
+
+
+def time_command(repo: Path) -> tuple[float, int]:
+    """Wall time and peak RSS (KiB) of one `dualdeploy detect --format json` process."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    env.pop("GITHUB_ACTIONS", None)
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dualdeploy",
+            "detect",
+            "--repo",
+            str(repo),
+            "--base",
+            "main",
+            "--head",
+            "big",
+            "--format",
+            "json",
+        ],
+        stdout=subprocess.DEVNULL,
+        env=env,
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit("detect failed")
+    return elapsed, usage.ru_maxrss
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--files", type=int, default=20_000)
+    parser.add_argument("--components", type=int, default=100)
+    parser.add_argument("--runs", type=int, default=7)
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        repo = Path(folder) / "repo"
+        build_repo(repo, options.files, options.components)
+        config = load_config(repo / ".github/dual-deploy.yml")
+        git_repo = Git(repo)
+        base, head = git_repo.resolve("main"), git_repo.resolve("big")
+        changes = git_repo.changed_files(base, head)
+        assert len(changes) == options.files, len(changes)
+        impact_times = []
+        for _ in range(options.runs):
+            started = time.perf_counter()
+            impact = compute_impact(config, changes, base=base, head=head)
+            impact_times.append(time.perf_counter() - started)
+        command = [time_command(repo) for _ in range(options.runs)]
+    print(
+        f"change: {options.files} files, {options.components} components "
+        f"({len(impact.components)} impacted), {options.runs} runs"
+    )
+    print(f"impact step (median): {statistics.median(impact_times):.3f} s")
+    print(f"whole `detect --format json` (median): {statistics.median(t for t, _ in command):.3f} s")
+    print(f"peak memory of the command: {max(m for _, m in command) / 1024:.1f} MiB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+import { db } from "../../../lib/db"; export const agent = "tenant";

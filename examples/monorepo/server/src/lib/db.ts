@@ -1,0 +1,1 @@
+export const db = { url: process.env.DATABASE_URL };

@@ -1,0 +1,5 @@
+import sys
+
+from dualdeploy.cli import main
+
+sys.exit(main())

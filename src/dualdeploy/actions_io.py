@@ -1,0 +1,93 @@
+"""The GitHub Actions side of a run: annotations, outputs, the job summary, masking, the event."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+
+def in_actions() -> bool:
+    return os.environ.get("GITHUB_ACTIONS") == "true"
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def annotate(
+    level: str,
+    message: str,
+    *,
+    file: str | None = None,
+    line: int | None = None,
+    title: str | None = None,
+    stream: TextIO | None = None,
+) -> None:
+    """Print a workflow command (`::error file=…,line=…::message`) when running in Actions."""
+    if not in_actions():
+        return
+    properties = []
+    if file:
+        properties.append(f"file={_escape_property(file)}")
+    if line:
+        properties.append(f"line={line}")
+    if title:
+        properties.append(f"title={_escape_property(title)}")
+    joined = " " + ",".join(properties) if properties else ""
+    print(f"::{level}{joined}::{_escape_data(message)}", file=stream or sys.stdout, flush=True)
+
+
+def mask(value: str) -> None:
+    """Ask the runner to hide a secret in every later log line."""
+    if in_actions() and value:
+        for line in value.splitlines():
+            if line.strip():
+                print(f"::add-mask::{line}", flush=True)
+
+
+def set_output(name: str, value: str) -> None:
+    """Write a step output; a random delimiter keeps a value from ending the block early."""
+    path = os.environ.get("GITHUB_OUTPUT")
+    if not path:
+        return
+    delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
+    while delimiter in value:
+        delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+
+
+def append_summary(markdown: str) -> None:
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not path:
+        return
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(markdown if markdown.endswith("\n") else markdown + "\n")
+
+
+def load_event() -> tuple[str, dict[str, Any]]:
+    """The triggering event's name and payload, or ("", {}) outside Actions."""
+    name = os.environ.get("GITHUB_EVENT_NAME", "")
+    path = os.environ.get("GITHUB_EVENT_PATH")
+    if not path or not Path(path).is_file():
+        return name, {}
+    try:
+        return name, json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return name, {}
+
+
+def repo_url() -> str | None:
+    """https://github.com/owner/name of the current workflow run, when known."""
+    repository = os.environ.get("GITHUB_REPOSITORY")
+    if not repository:
+        return None
+    return f"{os.environ.get('GITHUB_SERVER_URL', 'https://github.com').rstrip('/')}/{repository}"

@@ -1,0 +1,160 @@
+"""`dualdeploy detect`: which components a change impacts, as JSON, Markdown or text.
+
+In a workflow it also sets the step outputs and the job summary; on a pull request it keeps the
+sticky comment and the labels up to date (see `dualdeploy.jobs.pr_feedback`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+from dualdeploy import actions_io
+from dualdeploy.changes import Git, Range, pull_request_range, push_range
+from dualdeploy.config import DEFAULT_CONFIG_PATH, Config, load_config
+from dualdeploy.impact import Impact, compute_impact
+
+COMMENT_MARKER = "<!-- dualdeploy:detect-agent-impact -->"
+FILE_BUDGETS = (50, 20, 5, 0)
+
+
+def run(args: argparse.Namespace) -> int:
+    git = Git(args.repo)
+    config = load_config(
+        Path(args.repo) / (args.config or DEFAULT_CONFIG_PATH), display_path=args.config or DEFAULT_CONFIG_PATH
+    )
+    event_name, event = actions_io.load_event()
+    change_range = select_range(git, args, event_name, event)
+    impact = compute_impact(
+        config, git.changed_files(change_range.base, change_range.head), base=change_range.base, head=change_range.head
+    )
+    print(format_impact(impact, config, args.format))
+    if actions_io.in_actions():
+        report_in_actions(impact, config, event_name, event, args)
+    return 0
+
+
+def select_range(git: Git, args: argparse.Namespace, event_name: str, event: dict) -> Range:
+    """Explicit --base/--head win; otherwise the event's; otherwise this branch against the default branch."""
+    base, head, mode = args.base, args.head, args.mode
+    if not base and not head:
+        if event_name in ("pull_request", "pull_request_target") and "pull_request" in event:
+            pull = event["pull_request"]
+            base, head, mode = pull["base"]["sha"], pull["head"]["sha"], "pr"
+        elif event_name == "merge_group" and "merge_group" in event:
+            base, head, mode = event["merge_group"]["base_sha"], event["merge_group"]["head_sha"], "pr"
+        elif event_name == "push" and event.get("after"):
+            base, head, mode = event.get("before") or "0" * 40, event["after"], "push"
+    head = head or "HEAD"
+    if (mode or "pr") == "push":
+        return push_range(git, base or "0" * 40, head)
+    return pull_request_range(git, base or git.default_branch(), head)
+
+
+def deploy_links(config: Config, repo_url: str | None) -> dict[str, str | None]:
+    """Each component's deploy page: its workflow's run form, or the Actions tab without one."""
+    if not repo_url:
+        return {component.name: None for component in config.components}
+    return {
+        component.name: f"{repo_url}/actions/workflows/{component.deploy_workflow}"
+        if component.deploy_workflow
+        else f"{repo_url}/actions"
+        for component in config.components
+    }
+
+
+def render_comment(impact: Impact, config: Config, repo_url: str | None) -> str:
+    from dualdeploy.render import GITHUB_COMMENT_LIMIT, SafeMarkdown, render, render_within
+
+    links = deploy_links(config, repo_url)
+    return render_within(
+        GITHUB_COMMENT_LIMIT,
+        lambda budget: render(
+            "pr_comment.md.j2", impact=impact, links=links, budget=budget, marker=SafeMarkdown(COMMENT_MARKER)
+        ),
+        FILE_BUDGETS,
+    )
+
+
+def format_impact(impact: Impact, config: Config, output_format: str) -> str:
+    if output_format == "json":
+        return json.dumps(impact.to_json(), indent=2)
+    if output_format == "markdown":
+        return render_comment(impact, config, actions_io.repo_url())
+    return format_text(impact)
+
+
+def format_text(impact: Impact) -> str:
+    lines = [f"{impact.changed_files} changed files between {impact.base[:12]} and {impact.head[:12]}"]
+    if not impact.components:
+        lines.append("No component is impacted.")
+    for component in impact.components:
+        via = f" via {', '.join(component.via)}" if component.via else ""
+        action = "needs a MANUAL deploy" if component.manual else "deploys automatically"
+        lines.append(f"  {component.name}: {action} ({len(component.files)} files{via})")
+    lines.append(
+        "Manual deploy required after merge." if impact.requires_manual_deploy else "No manual deploy required."
+    )
+    return "\n".join(lines)
+
+
+PULL_REQUEST_EVENTS = ("pull_request", "pull_request_target")
+MANAGED_LABELS = ("agent-changes", "requires-manual-deploy")
+
+
+def report_in_actions(impact: Impact, config: Config, event_name: str, event: dict, args: argparse.Namespace) -> None:
+    """Outputs and the job summary always; on a pull request also the sticky comment and the labels."""
+    manual = [component.name for component in impact.manual_components]
+    actions_io.set_output("components", json.dumps(impact.to_json()["components"]))
+    actions_io.set_output("manual-components", json.dumps(manual))
+    actions_io.set_output("requires-manual-deploy", "true" if manual else "false")
+    comment = render_comment(impact, config, actions_io.repo_url())
+    comment_url = ""
+    if event_name in PULL_REQUEST_EVENTS and "pull_request" in event and (args.comment or args.labels):
+        comment_url = publish_to_pull_request(impact, comment, event_name, event, args)
+    actions_io.set_output("comment-url", comment_url)
+    actions_io.append_summary(comment)
+
+
+def publish_to_pull_request(
+    impact: Impact, comment: str, event_name: str, event: dict, args: argparse.Namespace
+) -> str:
+    """Keep the sticky comment and the labels in step with the impact; degrade to a warning without rights."""
+    from dualdeploy import github
+
+    pull = event["pull_request"]
+    repository = (event.get("repository") or {}).get("full_name") or os.environ.get("GITHUB_REPOSITORY", "")
+    head_repository = ((pull.get("head") or {}).get("repo") or {}).get("full_name")
+    if event_name == "pull_request" and head_repository and head_repository != repository:
+        warn_read_only(f"this pull request comes from the fork {head_repository}, so the job's token is read-only")
+        return ""
+    token = args.github_token or ""
+    actions_io.mask(token)
+    client = github.connect(token)
+    repo = client.get_repo(repository)
+    issue = repo.get_issue(int(pull["number"]))
+    comment_url = ""
+    try:
+        if args.comment:
+            action, comment_url = github.upsert_sticky_comment(issue, COMMENT_MARKER, comment)
+            print(f"PR comment {action}: {comment_url}")
+        if args.labels:
+            wanted = set(MANAGED_LABELS) if impact.requires_manual_deploy else set()
+            added, removed = github.sync_labels(repo, issue, wanted, set(MANAGED_LABELS))
+            print(f"labels added: {', '.join(added) or 'none'}; removed: {', '.join(removed) or 'none'}")
+    except github.PermissionMissing as error:
+        warn_read_only(error.message)
+    finally:
+        print(f"GitHub API requests: {github.REQUESTS.count}")
+    return comment_url
+
+
+def warn_read_only(reason: str) -> None:
+    message = (
+        f"Dual Deploy Guard could not update the pull request: {reason}. The job summary has the result. "
+        "Grant `pull-requests: write` and `issues: write` to comment and label."
+    )
+    actions_io.annotate("warning", message, title="dualdeploy: read-only token")
+    actions_io.append_summary(f"> [!WARNING]\n> {message}\n")

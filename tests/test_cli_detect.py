@@ -1,0 +1,185 @@
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from markdown_it import MarkdownIt
+
+from gitrepo import GitRepo
+
+EXAMPLE_CONFIG = (Path(__file__).parents[1] / "examples/monorepo/.github/dual-deploy.yml").read_text()
+SRC = str(Path(__file__).parents[1] / "src")
+
+
+def dualdeploy(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "DD_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "dualdeploy", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**clean, "PYTHONPATH": SRC, **(env or {})},
+    )
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> GitRepo:
+    repo = GitRepo(tmp_path / "mono")
+    repo.commit(
+        "base",
+        {
+            ".github/dual-deploy.yml": EXAMPLE_CONFIG,
+            "server/src/index.ts": "1",
+            "server/src/agent-v2/deploy/tenant/index.ts": "1",
+            "apps/web/a.tsx": "1",
+        },
+    )
+    repo.checkout("feature", new=True)
+    return repo
+
+
+def test_json_output_shape(repo: GitRepo) -> None:
+    repo.commit("shared change", {"server/src/lib/x.ts": "new", "server/src/agent-v2/deploy/tenant/index.ts": "2"})
+    result = dualdeploy("detect", "--repo", str(repo.path), "--base", "main", "--head", "feature", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["base"] == repo.git("rev-parse", "main") and report["head"] == repo.head()
+    assert report["changed_files"] == 2 and report["requires_manual_deploy"] is True
+    names = [c["name"] for c in report["components"]]
+    assert names == ["api", "billing-agent", "support-agent", "tenant-agent"]
+    tenant = report["components"][-1]
+    assert tenant == {
+        "name": "tenant-agent",
+        "deploy": "manual",
+        "via": ["agent-shared"],
+        "files": ["server/src/agent-v2/deploy/tenant/index.ts", "server/src/lib/x.ts"],
+    }
+
+
+def test_without_arguments_compares_the_current_branch_with_the_default_branch(repo: GitRepo) -> None:
+    repo.commit("agent", {"server/src/agent-v2/deploy/tenant/index.ts": "3"})
+    result = dualdeploy("detect", cwd=repo.path)
+    assert result.returncode == 0, result.stderr
+    assert "tenant-agent: needs a MANUAL deploy" in result.stdout
+    assert "Manual deploy required after merge." in result.stdout
+
+
+def test_markdown_comment_escapes_hostile_file_names(repo: GitRepo) -> None:
+    hostile = {
+        "server/src/agent-v2/deploy/tenant/`x`.ts": "1",
+        "server/src/agent-v2/deploy/tenant/<script>alert(1)<:script>.ts": "1",
+        "server/src/agent-v2/deploy/tenant/@acme/admins.ts": "1",
+        "server/src/agent-v2/deploy/tenant/](javascript:alert(1)).ts": "1",
+        "server/src/agent-v2/deploy/tenant/new\nline.ts": "1",
+    }
+    repo.commit("hostile", hostile)
+    result = dualdeploy(
+        "detect", "--repo", str(repo.path), "--base", "main", "--head", "feature", "--format", "markdown"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("<!-- dualdeploy:detect-agent-impact -->")
+    html = MarkdownIt("gfm-like").render(result.stdout)
+    assert "<script>" not in html and 'href="javascript' not in html
+    # names show as code, where GitHub makes no mention, link or markup; nothing leaks outside code
+    outside_code = re.sub(r"<code>.*?</code>", "", html, flags=re.S)
+    assert "@acme" not in outside_code and "javascript" not in outside_code and "script" not in outside_code
+    assert html.count("<li><code>") == 5
+    assert "<li><code>server/src/agent-v2/deploy/tenant/@acme/admins.ts</code></li>" in html
+    assert "<li><code>server/src/agent-v2/deploy/tenant/new\\nline.ts</code></li>" in html
+
+
+def test_markdown_comment_fits_githubs_limit(repo: GitRepo) -> None:
+    files = {f"server/src/agent-v2/deploy/tenant/{'d' * 120}/{index:05}.ts": "x" for index in range(3000)}
+    files.update({f"server/src/lib/{'s' * 120}/{index:05}.ts": "x" for index in range(3000)})
+    repo.commit("huge", files)
+    result = dualdeploy(
+        "detect", "--repo", str(repo.path), "--base", "main", "--head", "feature", "--format", "markdown"
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout) <= 65_536
+    assert "more" in result.stdout and "tenant-agent" in result.stdout
+    assert "6000 changed files" in result.stdout
+
+
+def test_bad_config_is_one_line_with_file_line_key_and_exit_2(repo: GitRepo) -> None:
+    repo.commit(
+        "break config", {".github/dual-deploy.yml": EXAMPLE_CONFIG.replace("deploy: manual", "deploy: manualy", 1)}
+    )
+    result = dualdeploy(
+        "detect", "--repo", str(repo.path), "--base", "main", "--head", "feature", env={"GITHUB_ACTIONS": "true"}
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    line = next(n for n, text in enumerate(EXAMPLE_CONFIG.splitlines(), 1) if "manual" in text)
+    assert f".github/dual-deploy.yml:{line}: components.tenant-agent.deploy" in result.stderr
+    assert f"::error file=.github/dual-deploy.yml,line={line}," in result.stdout
+
+
+@pytest.mark.parametrize("args", [["--base", "nope"], ["--head", "nope"], ["--repo", "/nonexistent"]])
+def test_bad_refs_and_paths_exit_2_without_traceback(repo: GitRepo, args: list[str]) -> None:
+    base = ["--repo", str(repo.path), "--base", "main", "--head", "feature"]
+    for index in range(0, len(args), 2):
+        base[base.index(args[index]) + 1] = args[index + 1]
+    result = dualdeploy("detect", *base)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_usage_error_exits_2(repo: GitRepo) -> None:
+    result = dualdeploy("detect", "--format", "yaml")
+    assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+def test_actions_mode_reads_the_pull_request_event_and_sets_outputs(repo: GitRepo, tmp_path: Path) -> None:
+    base = repo.git("rev-parse", "main")
+    head = repo.commit("agent", {"server/src/agent-v2/deploy/tenant/index.ts": "9"})
+    repo.checkout("main")
+    event = tmp_path / "event.json"
+    event.write_text(
+        json.dumps(
+            {
+                "pull_request": {
+                    "number": 7,
+                    "base": {"sha": base, "ref": "main"},
+                    "head": {"sha": head, "ref": "feature"},
+                }
+            }
+        )
+    )
+    output, summary = tmp_path / "output", tmp_path / "summary"
+    result = dualdeploy(
+        "detect",
+        "--repo",
+        str(repo.path),
+        env={
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_EVENT_NAME": "pull_request",
+            "GITHUB_EVENT_PATH": str(event),
+            "GITHUB_OUTPUT": str(output),
+            "GITHUB_STEP_SUMMARY": str(summary),
+            "DD_COMMENT": "false",
+            "DD_LABELS": "false",
+        },
+    )
+    assert result.returncode == 0, result.stderr
+    outputs = parse_outputs(output.read_text())
+    assert outputs["requires-manual-deploy"] == "true"
+    assert json.loads(outputs["manual-components"]) == ["tenant-agent"]
+    assert json.loads(outputs["components"])[0]["name"] == "tenant-agent"
+    assert "Manual deploy needed after merge" in summary.read_text()
+
+
+def parse_outputs(text: str) -> dict[str, str]:
+    outputs, lines = {}, iter(text.splitlines())
+    for line in lines:
+        name, delimiter = line.split("<<", 1)
+        value = []
+        for inner in lines:
+            if inner == delimiter:
+                break
+            value.append(inner)
+        outputs[name] = "\n".join(value)
+    return outputs
