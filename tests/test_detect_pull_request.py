@@ -1,0 +1,207 @@
+"""The detect job on a pull request, against the fake GitHub: sticky comment, labels, rights."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fakegithub import FakeGitHub
+from gitrepo import GitRepo
+from test_cli_detect import EXAMPLE_CONFIG, parse_outputs
+
+SRC = str(Path(__file__).parents[1] / "src")
+REPO = "octo/mono"
+MARKER = "<!-- dualdeploy:detect-agent-impact -->"
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> GitRepo:
+    repo = GitRepo(tmp_path / "mono")
+    repo.commit(
+        "base",
+        {
+            ".github/dual-deploy.yml": EXAMPLE_CONFIG,
+            "server/src/index.ts": "1",
+            "server/src/agent-v2/deploy/tenant/index.ts": "1",
+            "apps/web/a.tsx": "1",
+        },
+    )
+    repo.checkout("feature", new=True)
+    repo.commit("agent change", {"server/src/agent-v2/deploy/tenant/index.ts": "2"})
+    return repo
+
+
+@pytest.fixture
+def fake(fake_github: FakeGitHub, repo: GitRepo) -> FakeGitHub:
+    fake_github.add_repo(REPO)
+    fake_github.add_pull(REPO, 7, head_sha=repo.head(), base_sha=repo.git("rev-parse", "main"))
+    return fake_github
+
+
+def run_detect(
+    fake: FakeGitHub, repo: GitRepo, tmp_path: Path, *, token: str = "test-token", head_repo: str = REPO, **env: str
+) -> tuple[subprocess.CompletedProcess, dict, str]:
+    event = {
+        "pull_request": {
+            "number": 7,
+            "base": {"sha": repo.git("rev-parse", "main"), "ref": "main", "repo": {"full_name": REPO}},
+            "head": {"sha": repo.head(), "ref": "feature", "repo": {"full_name": head_repo}},
+        },
+        "repository": {"full_name": REPO},
+    }
+    (tmp_path / "event.json").write_text(json.dumps(event))
+    output, summary = tmp_path / "output", tmp_path / "summary"
+    output.write_text("")
+    summary.write_text("")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "DD_"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "dualdeploy", "detect", "--repo", str(repo.path)],
+        capture_output=True,
+        text=True,
+        env={
+            **clean,
+            "PYTHONPATH": SRC,
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_EVENT_NAME": "pull_request",
+            "GITHUB_EVENT_PATH": str(tmp_path / "event.json"),
+            "GITHUB_REPOSITORY": REPO,
+            "GITHUB_SERVER_URL": "https://github.com",
+            "GITHUB_API_URL": fake.url,
+            "GITHUB_TOKEN": token,
+            "GITHUB_OUTPUT": str(output),
+            "GITHUB_STEP_SUMMARY": str(summary),
+            **env,
+        },
+    )
+    return result, parse_outputs(output.read_text()), summary.read_text()
+
+
+def ours(fake: FakeGitHub) -> list:
+    return [comment for comment in fake.comments(REPO, 7) if comment.body.startswith(MARKER)]
+
+
+def label_names(fake: FakeGitHub) -> set[str]:
+    return set(fake.issue(REPO, 7).labels)
+
+
+def test_first_run_comments_and_labels(fake: FakeGitHub, repo: GitRepo, tmp_path: Path) -> None:
+    result, outputs, summary = run_detect(fake, repo, tmp_path)
+    assert result.returncode == 0, result.stderr
+    [comment] = ours(fake)
+    assert "Manual deploy needed after merge" in comment.body and "`tenant-agent`" in comment.body
+    assert "https://github.com/octo/mono/actions/workflows/deploy-agents.yml" in comment.body
+    assert outputs["comment-url"].endswith(f"/pull/7#issuecomment-{comment.id}")
+    assert outputs["requires-manual-deploy"] == "true"
+    assert label_names(fake) == {"agent-changes", "requires-manual-deploy"}
+    colours = {label.name: label.color for label in fake.labels(REPO)}
+    assert colours == {"agent-changes": "8250df", "requires-manual-deploy": "f0883e"}
+    assert "Manual deploy needed after merge" in summary
+
+
+def test_rerun_keeps_one_comment_with_at_most_six_requests(fake: FakeGitHub, repo: GitRepo, tmp_path: Path) -> None:
+    run_detect(fake, repo, tmp_path)
+    fake.reset_requests()
+    result, outputs, _ = run_detect(fake, repo, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert len(ours(fake)) == 1 and len(fake.comments(REPO, 7)) == 1
+    assert len(fake.requests) <= 6, [(r.method, r.path) for r in fake.requests]
+    assert not [r for r in fake.requests if r.method != "GET"]  # nothing changed, nothing written
+    assert "GitHub API requests: " in result.stdout
+
+
+def test_later_push_without_agent_changes_edits_the_same_comment(
+    fake: FakeGitHub, repo: GitRepo, tmp_path: Path
+) -> None:
+    run_detect(fake, repo, tmp_path)
+    [first] = ours(fake)
+    repo.commit("revert agent change", {"server/src/agent-v2/deploy/tenant/index.ts": "1", "apps/web/a.tsx": "2"})
+    result, outputs, _ = run_detect(fake, repo, tmp_path)
+    assert result.returncode == 0, result.stderr
+    [comment] = ours(fake)
+    assert comment.id == first.id and "No manual deploy needed" in comment.body
+    assert label_names(fake) == set()
+    assert outputs["requires-manual-deploy"] == "false"
+
+
+def test_existing_label_with_another_colour_is_used_as_it_is(fake: FakeGitHub, repo: GitRepo, tmp_path: Path) -> None:
+    fake.add_label(REPO, "agent-changes", "000000", "chosen by the team")
+    result, _, _ = run_detect(fake, repo, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert label_names(fake) == {"agent-changes", "requires-manual-deploy"}
+    existing = next(label for label in fake.labels(REPO) if label.name == "agent-changes")
+    assert (existing.color, existing.description) == ("000000", "chosen by the team")
+
+
+def test_labels_a_person_added_are_left_alone(fake: FakeGitHub, repo: GitRepo, tmp_path: Path) -> None:
+    fake.add_label(REPO, "bug")
+    run_detect(fake, repo, tmp_path)
+    fake.add_issue_comment(REPO, 7, "adding bug")
+    from github import Github  # noqa: F401  (the fake answers PyGithub; a person labels through it)
+
+    fake.client().get_repo(REPO).get_issue(7).add_to_labels("bug")
+    repo.commit("no agents any more", {"server/src/agent-v2/deploy/tenant/index.ts": "1"})
+    run_detect(fake, repo, tmp_path)
+    assert label_names(fake) == {"bug"}
+
+
+def test_a_human_comment_quoting_the_marker_is_not_ours(fake: FakeGitHub, repo: GitRepo, tmp_path: Path) -> None:
+    human = fake.add_issue_comment(REPO, 7, f"Why does the bot write this?\n```\n{MARKER}\n```")
+    run_detect(fake, repo, tmp_path)
+    comments = fake.comments(REPO, 7)
+    assert len(comments) == 2
+    assert comments[0].id == human.id and comments[0].body == human.body
+
+
+def test_read_only_token_writes_the_summary_and_a_warning(fake: FakeGitHub, repo: GitRepo, tmp_path: Path) -> None:
+    fake.add_token("read-only", write=False)
+    result, outputs, summary = run_detect(fake, repo, tmp_path, token="read-only")
+    assert result.returncode == 0, result.stderr
+    assert fake.comments(REPO, 7) == []
+    assert "::warning title=dualdeploy%3A read-only token::" in result.stdout
+    assert "pull-requests: write" in result.stdout
+    assert "Manual deploy needed after merge" in summary and "[!WARNING]" in summary
+    assert outputs["requires-manual-deploy"] == "true" and outputs["comment-url"] == ""
+
+
+def test_fork_pull_request_makes_no_write_attempt(fake: FakeGitHub, repo: GitRepo, tmp_path: Path) -> None:
+    result, _, summary = run_detect(fake, repo, tmp_path, head_repo="someone/mono")
+    assert result.returncode == 0, result.stderr
+    assert fake.requests == []
+    assert "fork someone/mono" in result.stdout and "Manual deploy needed" in summary
+
+
+def test_502_then_success(fake: FakeGitHub, repo: GitRepo, tmp_path: Path) -> None:
+    fake.fail_next("POST", r"/issues/7/comments$", 502)
+    result, _, _ = run_detect(fake, repo, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert len(ours(fake)) == 1
+
+
+def test_secondary_rate_limit_then_success(fake: FakeGitHub, repo: GitRepo, tmp_path: Path) -> None:
+    fake.secondary_rate_limit("GET", r"/issues/7/comments", retry_after=1)
+    result, _, _ = run_detect(fake, repo, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert len(ours(fake)) == 1
+
+
+def test_persistent_failure_is_one_line_naming_the_call(fake: FakeGitHub, repo: GitRepo, tmp_path: Path) -> None:
+    fake.fail_next("GET", r"/issues/7/comments", 500, times=20)
+    result, _, _ = run_detect(fake, repo, tmp_path, DD_GITHUB_BUDGET_SECONDS="3")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "could not list the comments of #7: HTTP 500" in result.stderr
+
+
+def test_finds_its_comment_among_hundreds(fake: FakeGitHub, repo: GitRepo, tmp_path: Path) -> None:
+    for index in range(120):
+        fake.add_issue_comment(REPO, 7, f"chatter {index}")
+    run_detect(fake, repo, tmp_path)
+    for index in range(120):
+        fake.add_issue_comment(REPO, 7, f"more chatter {index}")
+    result, _, _ = run_detect(fake, repo, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert len(ours(fake)) == 1 and len(fake.comments(REPO, 7)) == 241
+    pages = [r for r in fake.requests if r.method == "GET" and r.path.endswith("/issues/7/comments")]
+    assert len(pages) >= 5  # two runs, each walking every page (100 per page)
