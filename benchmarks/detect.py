@@ -81,6 +81,9 @@ def time_command(repo: Path) -> tuple[float, int]:
     """Wall time and peak RSS (KiB) of one `dualdeploy detect --format json` process."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     env.pop("GITHUB_ACTIONS", None)
+    # As on a runner, where the installed packages carry bytecode and the action's own modules get
+    # theirs on first import: a warm-up run writes it, then the timed runs use it.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     started = time.perf_counter()
     process = subprocess.Popen(
         [
@@ -126,6 +129,7 @@ def main() -> None:
             started = time.perf_counter()
             impact = compute_impact(config, changes, base=base, head=head)
             impact_times.append(time.perf_counter() - started)
+        time_command(repo)  # warm-up: bytecode, page cache
         command = [time_command(repo) for _ in range(options.runs)]
     print(
         f"change: {options.files} files, {options.components} components "

@@ -155,7 +155,7 @@ if command -v uv >/dev/null 2>&1; then
     die "uv could not create a virtual environment with $python (see the log above)."
   new_python=$(venv_python "$venv")
   [[ -n $new_python ]] || die "the new environment in $venv has no interpreter."
-  uv pip install --no-config --python "$new_python" --require-hashes --no-deps --only-binary :all: \
+  uv pip install --no-config --python "$new_python" --require-hashes --no-deps --only-binary :all: --compile-bytecode \
     --requirement "$requirements" ||
     die "uv could not install the action's dependencies (see the log above). Check that the runner reaches the package index (UV_INDEX_URL for a mirror) and that Python $python_version has wheels for them; Python 3.10 to 3.14 do."
 else

@@ -193,17 +193,19 @@ class FilterSet:
         return plan
 
     def _match_indexes(self, path: str) -> list[int]:
-        plan = self._plan(path[: path.rfind("/") + 1])
-        exact = self._exact.get(path)
-        if not plan.globbed and not exact:
-            return plan.names
-        decisive = dict(plan.decisive)
+        plan = self._plans.get(path[: path.rfind("/") + 1]) or self._plan(path[: path.rfind("/") + 1])
+        decisive = None
         for entry, matcher in plan.globbed:
             if matcher(path):
+                if decisive is None:
+                    decisive = dict(plan.decisive)
                 _consider(decisive, entry)
-        for entry in exact or ():
-            _consider(decisive, entry)
-        return _included(decisive)
+        exact = self._exact.get(path)
+        if exact:
+            decisive = dict(plan.decisive) if decisive is None else decisive
+            for entry in exact:
+                _consider(decisive, entry)
+        return plan.names if decisive is None else _included(decisive)
 
     def match_path(self, path: str) -> list[str]:
         """Names of the filters that include `path`, in filter order."""

@@ -80,7 +80,8 @@ def render_comment(impact: Impact, config: Config, repo_url: str | None) -> str:
 
 def format_impact(impact: Impact, config: Config, output_format: str) -> str:
     if output_format == "json":
-        return json.dumps(impact.to_json(), indent=2)
+        # Compact separators keep json on its C encoder (indent= falls back to pure Python).
+        return json.dumps(impact.to_json(), separators=(", ", ": "))
     if output_format == "markdown":
         return render_comment(impact, config, actions_io.repo_url())
     return format_text(impact)
