@@ -7,6 +7,7 @@ named after it, so `dualdeploy detect` behaves the same in a workflow and on a l
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Sequence
@@ -57,7 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"dualdeploy {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    detect = commands.add_parser("detect", help="which components a change impacts (and the PR comment in Actions)")
+    detect = commands.add_parser(
+        "detect",
+        aliases=["detect-agent-impact"],
+        help="which components a change impacts (and the PR comment in Actions)",
+    )
+    detect.set_defaults(job="detect")
     _add_common(detect)
     detect.add_argument(
         "--base", default=_env("DD_BASE"), help="base ref (default: the default branch, or the event's)"
@@ -87,7 +93,96 @@ def build_parser() -> argparse.ArgumentParser:
         default=_env("DD_GITHUB_TOKEN", _env("GITHUB_TOKEN")),
         help="token for the comment and labels (default: $GITHUB_TOKEN)",
     )
+
+    _add_state_commands(commands)
     return parser
+
+
+def _add_token(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--github-token",
+        default=_env("DD_GITHUB_TOKEN", _env("GITHUB_TOKEN")),
+        help="token for GitHub (default: $GITHUB_TOKEN; without one, a dry run)",
+    )
+    parser.add_argument(
+        "--repository", default=_env("GITHUB_REPOSITORY"), help="owner/name on GitHub (default: $GITHUB_REPOSITORY)"
+    )
+
+
+def _add_deployed(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--deployed-shas",
+        default=_env("DD_DEPLOYED_SHAS"),
+        help='deployed commits given directly, as JSON: {"tenant-agent": "<sha>"}',
+    )
+    parser.add_argument(
+        "--target-sha",
+        default=_env("DD_TARGET_SHA"),
+        help="the commit production runs (default: $GITHUB_SHA, else HEAD)",
+    )
+    parser.add_argument("--now", default=_env("DD_NOW"), help="the time to judge by (ISO 8601 or unix seconds)")
+
+
+def _add_state_commands(commands) -> None:
+    """The commands that read what is deployed: sync-check, status, record."""
+    sync = commands.add_parser(
+        "sync-check",
+        aliases=["post-deploy-sync-check"],
+        help="after a production deploy: are manual components behind it?",
+    )
+    sync.set_defaults(job="sync_check")
+    _add_common(sync)
+    _add_token(sync)
+    _add_deployed(sync)
+    sync.add_argument(
+        "--components",
+        default=_env("DD_COMPONENTS"),
+        help="components to check, comma separated (default: every manual one)",
+    )
+    sync.add_argument(
+        "--grace-minutes",
+        default=_env("DD_GRACE_MINUTES", "5"),
+        help="a stale component fails only once its oldest pending commit is older (default: 5)",
+    )
+    sync.add_argument("--on-stale", default=_env("DD_ON_STALE", "fail"), help="fail (exit 1) or warn (default: fail)")
+    sync.add_argument("--report", default=_env("DD_REPORT"), help="where to write the JSON report")
+
+    status = commands.add_parser(
+        "status",
+        aliases=["step-summary-dashboard", "dashboard"],
+        help="every component's deployed commit, pending changes and status",
+    )
+    status.set_defaults(job="dashboard")
+    _add_common(status)
+    _add_token(status)
+    _add_deployed(status)
+    status.add_argument(
+        "--components", default=_env("DD_COMPONENTS"), help="components to show, comma separated (default: all)"
+    )
+    status.add_argument(
+        "--job-results",
+        default=_env("DD_JOB_RESULTS"),
+        help='this run\'s deploy results: {"api": "success"} or toJSON(needs)',
+    )
+    status.add_argument("--format", choices=("text", "json", "markdown"), default=_env("DD_FORMAT", "text"))
+
+    record = commands.add_parser(
+        "record", aliases=["record-deployment"], help="record that a component now runs a commit (a GitHub deployment)"
+    )
+    record.set_defaults(job="record")
+    _add_common(record)
+    _add_token(record)
+    record.add_argument(
+        "--component",
+        default=_env("DD_COMPONENT"),
+        required=not _env("DD_COMPONENT"),
+        help="the component that was deployed",
+    )
+    record.add_argument("--sha", default=_env("DD_SHA"), help="the deployed commit (default: $GITHUB_SHA, else HEAD)")
+    record.add_argument(
+        "--state", default=_env("DD_STATE", "success"), help="in_progress, success, failure, ... (default: success)"
+    )
+    record.add_argument("--environment-url", default=_env("DD_ENVIRONMENT_URL"), help="URL of the running service")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -96,11 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             build_parser().print_help()
             return EXIT_USAGE
-        if args.command == "detect":
-            from dualdeploy.jobs import detect
-
-            return detect.run(args)
-        raise DualDeployError(f"unknown command {args.command!r}")
+        job = importlib.import_module(f"dualdeploy.jobs.{args.job}")
+        return job.run(args)
     except DualDeployError as error:
         print(f"dualdeploy: error: {error.one_line()}", file=sys.stderr)
         annotate(

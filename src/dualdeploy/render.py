@@ -60,6 +60,29 @@ def link_target(url: object) -> SafeMarkdown:
     return SafeMarkdown(quote(text, safe=":/?#&=%~+,;@!$'*[]").replace("(", "%28").replace(")", "%29"))
 
 
+def format_time(epoch: int | None) -> str:
+    """Unix seconds as `2024-01-15 09:00 UTC` (an em dash when unknown)."""
+    if epoch is None:
+        return "—"
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def format_duration(seconds: int) -> str:
+    """A duration for people: `45 s`, `12 min`, `3 h 5 min`, `2 d 4 h`."""
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
 def _finalize(value: object) -> object:
     if isinstance(value, (SafeMarkdown, int, float, bool)) or value is None:
         return "" if value is None else value
@@ -87,6 +110,7 @@ def environment() -> jinja2.Environment:
     env.filters["code"] = code_span
     env.filters["link"] = link_target
     env.filters["short"] = lambda sha: code_span(str(sha)[:7])
+    env.filters["when"] = format_time
     return env
 
 

@@ -1,0 +1,182 @@
+"""Where a component's deployed commit comes from: GitHub deployments, workflow runs, a version URL,
+or a value given directly. A provider that cannot answer says `unknown` and why; it never raises and
+never claims a component is in sync."""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from datetime import datetime
+
+from dualdeploy.config import Component, DeployedSource
+from dualdeploy.drift import Deployment
+from dualdeploy.errors import DualDeployError
+
+MAX_DEPLOYMENTS_SCANNED = 30
+MAX_RUNS_SCANNED = 30
+URL_TIMEOUT_SECONDS = 5.0
+SHA = re.compile(r"^[0-9a-f]{7,40}$")
+WAITING_STATES = ("in_progress", "queued", "pending")
+
+
+def _epoch(moment: datetime | None) -> int | None:
+    return int(moment.timestamp()) if moment else None
+
+
+def source_of(component: Component) -> DeployedSource:
+    return component.deployed or DeployedSource("github-deployment", environment=component.name)
+
+
+def describe(source: DeployedSource) -> str:
+    if source.kind == "github-deployment":
+        return f"github-deployment:{source.environment}"
+    if source.kind == "workflow":
+        return f"workflow:{source.workflow}" + (f" job:{source.job}" if source.job else "")
+    return f"url:{source.url}"
+
+
+class DeploymentReader:
+    """Reads each component's deployed commit from its configured source."""
+
+    def __init__(
+        self,
+        repo=None,
+        *,
+        default_branch: str = "main",
+        given: Mapping[str, str] | None = None,
+        url_timeout: float = URL_TIMEOUT_SECONDS,
+    ) -> None:
+        self.repo = repo  # a PyGithub Repository, or None without a token
+        self._default_branch = default_branch
+        self.given = dict(given or {})
+        self.url_timeout = url_timeout
+
+    def read(self, component: Component) -> Deployment:
+        source = source_of(component)
+        label = describe(source)
+        if component.name in self.given:
+            return Deployment(component.name, self.given[component.name], source="deployed-shas input")
+        try:
+            if source.kind == "url":
+                return self._from_url(component.name, source, label)
+            if self.repo is None:
+                return Deployment(
+                    component.name,
+                    None,
+                    source=label,
+                    reason="no GitHub token, so deployments cannot be read (pass deployed-shas or a token)",
+                )
+            if source.kind == "workflow":
+                return self._from_workflow(component.name, source, label)
+            return self._from_github_deployment(component.name, source, label)
+        except DualDeployError as error:
+            return Deployment(component.name, None, source=label, reason=error.message)
+
+    def _from_github_deployment(self, name: str, source: DeployedSource, label: str) -> Deployment:
+        from dualdeploy.github import call
+
+        environment = source.environment or name
+        deploying = False
+        with call(f"read the deployments of environment {environment!r}", permission="deployments: read"):
+            for index, deployment in enumerate(self.repo.get_deployments(environment=environment)):
+                if index >= MAX_DEPLOYMENTS_SCANNED:
+                    break
+                newest = next(iter(deployment.get_statuses()), None)
+                if newest is None:
+                    continue
+                if newest.state == "success":
+                    return Deployment(
+                        name,
+                        deployment.sha,
+                        _epoch(newest.created_at),
+                        label,
+                        url=newest.log_url or newest.environment_url or None,
+                        in_progress=deploying,
+                    )
+                if index == 0 and newest.state in WAITING_STATES:
+                    deploying = True
+        return Deployment(
+            name,
+            None,
+            source=label,
+            in_progress=deploying,
+            reason=f"no successful deployment of environment {environment!r} yet",
+        )
+
+    @property
+    def default_branch(self) -> str:
+        """The branch deploy runs count on; asked of GitHub once, only when a workflow source needs it."""
+        if self._default_branch is None:
+            from dualdeploy.github import call
+
+            with call("read the repository's default branch", permission="contents: read"):
+                self._default_branch = self.repo.default_branch
+        return self._default_branch
+
+    def _from_workflow(self, name: str, source: DeployedSource, label: str) -> Deployment:
+        from dualdeploy.github import call
+
+        with call(f"read the runs of workflow {source.workflow!r}", permission="actions: read"):
+            workflow = self.repo.get_workflow(source.workflow)
+            if not source.job:
+                for run in workflow.get_runs(branch=self.default_branch, status="success"):
+                    return Deployment(name, run.head_sha, _epoch(run.updated_at), label, url=run.html_url)
+                return Deployment(
+                    name, None, source=label, reason=f"no successful run of {source.workflow} on {self.default_branch}"
+                )
+            for index, run in enumerate(workflow.get_runs(branch=self.default_branch, status="completed")):
+                if index >= MAX_RUNS_SCANNED:
+                    break
+                for job in run.jobs():
+                    if job.name == source.job and job.conclusion == "success":
+                        return Deployment(name, run.head_sha, _epoch(job.completed_at), label, url=run.html_url)
+        return Deployment(
+            name,
+            None,
+            source=label,
+            reason=f"no run of {source.workflow} on {self.default_branch} where job {source.job!r} succeeded",
+        )
+
+    def _from_url(self, name: str, source: DeployedSource, label: str) -> Deployment:
+        request = urllib.request.Request(
+            source.url or "", headers={"Accept": "application/json", "User-Agent": "dual-deploy-guard"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.url_timeout) as response:  # noqa: S310 (config's URL)
+                body = response.read(1_000_000)
+        except urllib.error.HTTPError as error:
+            return Deployment(name, None, source=label, reason=f"{source.url} answered HTTP {error.code}")
+        except (urllib.error.URLError, TimeoutError, OSError) as error:
+            reason = getattr(error, "reason", error)
+            return Deployment(name, None, source=label, reason=f"{source.url} did not answer ({reason})")
+        try:
+            value: object = json.loads(body)
+            for part in (source.field or "").split("."):
+                value = value[part] if isinstance(value, dict) else None
+        except ValueError:
+            return Deployment(name, None, source=label, reason=f"{source.url} did not return JSON")
+        sha = str(value).strip().lower() if isinstance(value, str) else ""
+        if not SHA.match(sha):
+            return Deployment(
+                name,
+                None,
+                source=label,
+                reason=f"{source.url} has no commit sha at {source.field!r} (got {str(value)[:40]!r})",
+            )
+        return Deployment(name, sha, source=label, url=source.url)
+
+
+def parse_given(text: str | None) -> dict[str, str]:
+    """The `deployed-shas` input: a JSON object of component name to sha."""
+    if not text or not text.strip():
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        raise DualDeployError(f"not valid JSON: {error}", key="deployed-shas") from None
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise DualDeployError('must be a JSON object like {"tenant-agent": "<sha>"}', key="deployed-shas")
+    return value

@@ -1,0 +1,159 @@
+"""Is a component behind the target? Decided by content, not by the clock.
+
+A component is stale when a commit in `deployed..target` changes its paths or a shared group it
+uses; those commits are its pending commits. However old its deploy, a component whose paths did
+not change is in sync. A deployed sha that is not an ancestor of the target is diverged. Time only
+enters through the grace period: a stale component is *overdue* once its oldest pending commit has
+been on the target longer than the grace period.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from dualdeploy.changes import Commit
+from dualdeploy.patterns import FilterSet
+
+IN_SYNC = "in_sync"
+STALE = "stale"
+DIVERGED = "diverged"
+UNKNOWN = "unknown"
+DEPLOYING = "deploying"
+
+STATUS_LABELS = {IN_SYNC: "in sync", STALE: "stale", DIVERGED: "diverged", UNKNOWN: "unknown", DEPLOYING: "deploying"}
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """What a provider says a component runs. `sha` is None when it could not tell (see `reason`)."""
+
+    component: str
+    sha: str | None
+    deployed_at: int | None = None  # unix seconds
+    source: str = ""  # e.g. "github-deployment:tenant-agent"
+    url: str | None = None  # the run or deployment that deployed it
+    reason: str = ""  # why sha is None
+    in_progress: bool = False  # a newer deploy is running right now
+
+
+@dataclass(frozen=True)
+class PendingCommit:
+    """A commit the component lacks, with only the paths that matter to it."""
+
+    commit: Commit
+    paths: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Drift:
+    component: str
+    status: str
+    deployment: Deployment
+    pending: tuple[PendingCommit, ...] = ()  # newest first
+    extra: tuple[PendingCommit, ...] = ()  # diverged: commits the deploy has that the target lacks
+    reason: str = ""
+
+    @property
+    def oldest_pending_landed_at(self) -> int | None:
+        return min((item.commit.landed_at for item in self.pending), default=None)
+
+    def waiting_seconds(self, now: int) -> int:
+        oldest = self.oldest_pending_landed_at
+        return max(0, now - oldest) if oldest is not None else 0
+
+    def overdue(self, now: int, grace_seconds: int) -> bool:
+        """Stale (or diverged and lacking commits) for longer than the grace period."""
+        if self.status not in (STALE, DIVERGED) or not self.pending:
+            return False
+        return self.waiting_seconds(now) > grace_seconds
+
+    def to_json(self) -> dict:
+        return {
+            "component": self.component,
+            "status": self.status,
+            "deployed_sha": self.deployment.sha,
+            "deployed_at": self.deployment.deployed_at,
+            "source": self.deployment.source,
+            "reason": self.reason,
+            "pending_commits": [_commit_json(item) for item in self.pending],
+            "extra_commits": [_commit_json(item) for item in self.extra],
+        }
+
+
+def _commit_json(item: PendingCommit) -> dict:
+    commit = item.commit
+    return {
+        "sha": commit.sha,
+        "subject": commit.subject,
+        "author": commit.author,
+        "authored_at": commit.authored_at,
+        "landed_at": commit.landed_at,
+        "files": list(item.paths),
+    }
+
+
+@dataclass
+class ComponentPaths:
+    """Which paths matter to each component: its own and those of the shared groups it uses."""
+
+    filters: dict[str, tuple[str, ...]]
+    _filter_set: FilterSet = field(init=False)
+    _matched: dict[str, tuple[tuple[str, frozenset[str]], ...]] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._filter_set = FilterSet(self.filters)
+
+    def relevant(self, component_filters: Sequence[str], commit: Commit) -> tuple[str, ...]:
+        """The commit's paths that match any of the given filters (each commit is matched once)."""
+        matched = self._matched.get(commit.sha)
+        if matched is None:
+            matched = tuple((path, frozenset(self._filter_set.match_path(path))) for path in commit.paths)
+            self._matched[commit.sha] = matched
+        wanted = set(component_filters)
+        return tuple(path for path, names in matched if names & wanted)
+
+
+def relevant_commits(
+    paths: ComponentPaths, component_filters: Sequence[str], commits: Sequence[Commit]
+) -> tuple[PendingCommit, ...]:
+    relevant = []
+    for commit in commits:
+        matched = paths.relevant(component_filters, commit)
+        if matched:
+            relevant.append(PendingCommit(commit, matched))
+    return tuple(relevant)
+
+
+def classify(
+    deployment: Deployment,
+    *,
+    known: bool,
+    ancestor: bool,
+    pending: tuple[PendingCommit, ...],
+    extra: tuple[PendingCommit, ...] = (),
+) -> Drift:
+    """The drift of one component, from facts already looked up in git."""
+    if deployment.sha is None:
+        return Drift(deployment.component, UNKNOWN, deployment, reason=deployment.reason or "no deployment found")
+    if not known:
+        return Drift(
+            deployment.component,
+            UNKNOWN,
+            deployment,
+            reason=f"deployed sha {deployment.sha[:12]} is not in this repository's history "
+            "(check out with fetch-depth: 0)",
+        )
+    if not ancestor:
+        return Drift(
+            deployment.component,
+            DIVERGED,
+            deployment,
+            pending=pending,
+            extra=extra,
+            reason="the deployed commit is not on the target's history (a deploy from a branch, or a force-push)",
+        )
+    if pending:
+        status = DEPLOYING if deployment.in_progress else STALE
+        return Drift(deployment.component, status, deployment, pending=pending)
+    return Drift(deployment.component, IN_SYNC, deployment)

@@ -1,0 +1,197 @@
+"""`dualdeploy status` / step-summary-dashboard: one table of every component's deployed state.
+
+The same renderer serves the post-deploy sync check's summary and docs/DEPLOYMENT_STATUS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from dualdeploy import actions_io
+from dualdeploy.config import Component, Config
+from dualdeploy.drift import DEPLOYING, DIVERGED, IN_SYNC, STALE, UNKNOWN, Drift, PendingCommit
+from dualdeploy.errors import DualDeployError
+from dualdeploy.jobs import common
+
+ICONS = {IN_SYNC: "✅", STALE: "🟠", DIVERGED: "🔀", UNKNOWN: "❔", DEPLOYING: "🔄"}
+OVERDUE_ICON = "🔴"
+RUN_RESULTS = {
+    "success": "deployed by this run",
+    "failure": "deploy failed in this run",
+    "cancelled": "deploy cancelled in this run",
+    "skipped": "not deployed by this run",
+}
+PENDING_BUDGETS = (20, 5, 1, 0)
+
+
+@dataclass(frozen=True)
+class DashboardRow:
+    name: str
+    deploy: str
+    sha: str | None
+    when: str
+    run_url: str | None
+    commit_url: str | None
+    repo_url: str | None
+    pending: tuple[PendingCommit, ...]
+    icon: str
+    status_text: str
+    reason: str
+    deploy_url: str | None
+    deploy_label: str
+
+    @property
+    def pending_count(self) -> int:
+        return len(self.pending)
+
+    @property
+    def newest_subject(self) -> str:
+        return self.pending[0].commit.subject if self.pending else ""
+
+
+def deploy_url(component: Component, repo_url: str | None) -> str | None:
+    """The component's deploy page: its workflow (with the Run workflow form), or the Actions tab."""
+    if not repo_url:
+        return None
+    if component.deploy_workflow:
+        return f"{repo_url}/actions/workflows/{component.deploy_workflow}"
+    return f"{repo_url}/actions"
+
+
+def status_text(drift: Drift, *, now: int, grace_seconds: int | None) -> tuple[str, str]:
+    """Icon and words for a drift; a stale one past the grace period is overdue."""
+    from dualdeploy.render import format_duration
+
+    if drift.status in (STALE, DIVERGED) and drift.pending:
+        waited = format_duration(drift.waiting_seconds(now))
+        if grace_seconds is not None and drift.overdue(now, grace_seconds):
+            return OVERDUE_ICON, f"{drift.status}, overdue ({len(drift.pending)} behind for {waited})"
+        return ICONS[drift.status], f"{drift.status} ({len(drift.pending)} behind for {waited})"
+    return ICONS[drift.status], drift.status.replace("_", " ")
+
+
+def build_rows(
+    config: Config,
+    drifts: tuple[Drift, ...],
+    *,
+    repo_url: str | None,
+    now: int,
+    grace_seconds: int | None = None,
+    run_results: Mapping[str, str] | None = None,
+) -> list[DashboardRow]:
+    from dualdeploy.render import format_time
+
+    rows = []
+    for drift in drifts:
+        component = config.component(drift.component)
+        deployment = drift.deployment
+        icon, text = status_text(drift, now=now, grace_seconds=grace_seconds)
+        result = (run_results or {}).get(component.name)
+        if result:
+            text = f"{text}; {RUN_RESULTS.get(result, result)}"
+        rows.append(
+            DashboardRow(
+                name=component.name,
+                deploy=component.deploy,
+                sha=deployment.sha,
+                when=format_time(deployment.deployed_at),
+                run_url=deployment.url,
+                commit_url=f"{repo_url}/commit/{deployment.sha}" if repo_url and deployment.sha else None,
+                repo_url=repo_url,
+                pending=drift.pending,
+                icon=icon,
+                status_text=text,
+                reason=drift.reason,
+                deploy_url=deploy_url(component, repo_url),
+                deploy_label=f"Run {component.deploy_workflow}"
+                if component.deploy_workflow
+                else ("deploys on merge" if component.deploy == "auto" else "Actions"),
+            )
+        )
+    return rows
+
+
+def render_dashboard(
+    title: str, target: str, rows: list[DashboardRow], *, repo_url: str | None, notes: list[str] | None = None
+) -> str:
+    from dualdeploy.render import GITHUB_COMMENT_LIMIT, render, render_within
+
+    return render_within(
+        GITHUB_COMMENT_LIMIT,
+        lambda budget: render(
+            "dashboard.md.j2",
+            title=title,
+            target=target,
+            rows=rows,
+            budget=budget,
+            target_url=f"{repo_url}/commit/{target}" if repo_url else None,
+            notes=notes or [],
+        ),
+        PENDING_BUDGETS,
+    )
+
+
+def parse_run_results(text: str | None, config: Config) -> dict[str, str]:
+    """This run's deploy results per component, from `{"api": "success"}` or a `toJSON(needs)` object.
+
+    A `needs` key maps to the component of the same name, or `deploy-<name>`.
+    """
+    if not text or not text.strip():
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        raise DualDeployError(f"not valid JSON: {error}", key="job-results") from None
+    if not isinstance(value, dict):
+        raise DualDeployError('must be a JSON object like {"api": "success"} or toJSON(needs)', key="job-results")
+    names = {component.name for component in config.components}
+    results = {}
+    for key, result in value.items():
+        name = key if key in names else key.removeprefix("deploy-") if key.removeprefix("deploy-") in names else None
+        if name is None:
+            continue
+        results[name] = result.get("result", "") if isinstance(result, dict) else str(result)
+    return results
+
+
+def target_of(git, args: argparse.Namespace) -> str:
+    return git.resolve(getattr(args, "target_sha", None) or os.environ.get("GITHUB_SHA") or "HEAD", what="--target-sha")
+
+
+def run(args: argparse.Namespace) -> int:
+    git, config = common.open_config(args)
+    target = target_of(git, args)
+    reader = common.deployment_reader(args, git, config)
+    components = common.select_components(config, args.components, default_manual=False)
+    state = common.assess(git, config, components, target, reader)
+    now = common.now_from(args)
+    repo_url = actions_io.repo_url()
+    results = parse_run_results(args.job_results, config)
+    rows = build_rows(config, state.drifts, repo_url=repo_url, now=now, run_results=results)
+    if args.format == "json":
+        print(json.dumps({"target": target, "components": [drift.to_json() for drift in state.drifts]}, indent=2))
+    elif args.format == "markdown":
+        print(render_dashboard("Deployment status", target, rows, repo_url=repo_url))
+    else:
+        print(format_table(target, rows))
+    if actions_io.in_actions():
+        actions_io.append_summary(render_dashboard("Deployment status", target, rows, repo_url=repo_url))
+    return 0
+
+
+def format_table(target: str, rows: list[DashboardRow]) -> str:
+    header = ("COMPONENT", "DEPLOYS", "DEPLOYED", "WHEN", "PENDING", "STATUS")
+    table = [header] + [
+        (row.name, row.deploy, (row.sha or "-")[:7], row.when, str(row.pending_count), row.status_text) for row in rows
+    ]
+    widths = [max(len(line[index]) for line in table) for index in range(len(header))]
+    lines = [f"target {target[:12]}"]
+    lines += ["  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip() for line in table]
+    for row in rows:
+        if row.reason:
+            lines.append(f"{row.name}: {row.reason}")
+    return "\n".join(lines)

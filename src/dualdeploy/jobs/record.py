@@ -1,0 +1,100 @@
+"""`dualdeploy record` / record-deployment: tell GitHub which commit a component now runs.
+
+Creates a GitHub deployment for the component's environment at the deployed sha, with a status,
+so the github-deployment provider (the default) knows what is deployed. Idempotent per workflow
+run: a rerun of the same run and attempt finds its deployment (by the run key in the payload)
+and adds a status only when the state changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from dualdeploy import actions_io
+from dualdeploy.errors import DualDeployError
+from dualdeploy.jobs import common
+
+STATES = ("in_progress", "queued", "pending", "success", "failure", "error", "inactive")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.state not in STATES:
+        raise DualDeployError(f"must be one of {', '.join(STATES)}, not {args.state!r}", key="state")
+    git, config = common.open_config(args)
+    component = config.component(args.component)
+    source = component.deployed
+    if source is not None and source.kind != "github-deployment":
+        actions_io.annotate(
+            "warning",
+            f"{component.name} reads its deployed commit from {source.kind}, so the "
+            "deployment recorded here is not what the other checks read.",
+            title="dualdeploy: record-deployment",
+        )
+    environment = (source.environment if source and source.environment else None) or component.name
+    sha = git.resolve(args.sha or os.environ.get("GITHUB_SHA") or "HEAD", what="--sha")
+    repo = common.github_repo(args)
+    if repo is None:
+        print(
+            f"dry run (no token): would record {component.name} at {sha[:12]} in environment "
+            f"{environment!r} as {args.state}"
+        )
+        return 0
+    from dualdeploy.github import call
+
+    run_key = run_identity()
+    log_url = run_url()
+    with call(f"list deployments of {environment!r} at {sha[:12]}", permission="deployments: read"):
+        existing = next(
+            (
+                deployment
+                for deployment in repo.get_deployments(sha=sha, environment=environment)
+                if (deployment.payload or {}).get("dualdeploy_run") == run_key
+            ),
+            None,
+        )
+    if existing is None:
+        with call(f"create a deployment of {environment!r} at {sha[:12]}", permission="deployments: write"):
+            existing = repo.create_deployment(
+                ref=sha,
+                task="deploy",
+                auto_merge=False,
+                required_contexts=[],
+                environment=environment,
+                payload={"dualdeploy_run": run_key, "component": component.name},
+                description=f"{component.name} deployed by Dual Deploy Guard's record-deployment",
+                production_environment=True,
+                transient_environment=False,
+            )
+    with call(f"read the statuses of deployment {existing.id}", permission="deployments: read"):
+        newest = next(iter(existing.get_statuses()), None)
+    if newest is None or newest.state != args.state or (args.environment_url or "") != (newest.environment_url or ""):
+        with call(f"set deployment {existing.id} to {args.state}", permission="deployments: write"):
+            existing.create_status(
+                args.state,
+                environment_url=args.environment_url or "",
+                target_url=log_url or "",
+                description=f"{component.name}: {args.state}",
+                auto_inactive=True,
+            )
+        action = "recorded"
+    else:
+        action = "already recorded"
+    print(
+        f"{action}: {component.name} at {sha[:12]} in environment {environment!r} is {args.state} "
+        f"(deployment {existing.id})"
+    )
+    actions_io.set_output("deployment-id", str(existing.id))
+    actions_io.set_output("environment", environment)
+    return 0
+
+
+def run_identity() -> str:
+    """This workflow run and attempt, or 'local' outside Actions."""
+    run_id = os.environ.get("GITHUB_RUN_ID")
+    return f"{run_id}/{os.environ.get('GITHUB_RUN_ATTEMPT', '1')}" if run_id else "local"
+
+
+def run_url() -> str | None:
+    base, run_id = actions_io.repo_url(), os.environ.get("GITHUB_RUN_ID")
+    return f"{base}/actions/runs/{run_id}" if base and run_id else None

@@ -1,0 +1,124 @@
+"""`dualdeploy sync-check` / post-deploy-sync-check: after production got `target`, is any agent behind?
+
+Exit status 1 when a component is stale past the grace period and `--on-stale fail` (the default);
+0 otherwise. Unknown components never count as in sync, but cannot prove a gap either: they warn.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from dualdeploy import actions_io
+from dualdeploy.drift import DIVERGED, STALE, UNKNOWN, Drift
+from dualdeploy.errors import EXIT_GAP, DualDeployError
+from dualdeploy.jobs import common, dashboard
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.on_stale not in ("fail", "warn"):
+        raise DualDeployError(f"must be 'fail' or 'warn', not {args.on_stale!r}", key="on-stale")
+    grace_seconds = parse_grace(args.grace_minutes)
+    git, config = common.open_config(args)
+    target = dashboard.target_of(git, args)
+    components = common.select_components(config, args.components)
+    state = common.assess(git, config, components, target, common.deployment_reader(args, git, config))
+    now = common.now_from(args)
+    behind = [drift for drift in state.drifts if drift.status in (STALE, DIVERGED) and drift.pending]
+    overdue = [drift for drift in behind if drift.overdue(now, grace_seconds)]
+    unknown = [drift for drift in state.drifts if drift.status == UNKNOWN]
+    in_sync = not behind and not unknown and not any(drift.status == DIVERGED for drift in state.drifts)
+
+    report_path = write_report(args.report, target, now, grace_seconds, state.drifts, overdue)
+    print(summary_line(target, state.drifts, behind, overdue, unknown))
+    repo_url = actions_io.repo_url()
+    failing = bool(overdue) and args.on_stale == "fail"
+    for drift in behind:
+        annotate(drift, config.component(drift.component).deploy_workflow, overdue=drift in overdue, failing=failing)
+    for drift in unknown:
+        actions_io.annotate(
+            "warning",
+            f"{drift.component}: deployed commit unknown: {drift.reason}",
+            title=f"dualdeploy: {drift.component} unknown",
+        )
+    actions_io.set_output("in-sync", "true" if in_sync else "false")
+    actions_io.set_output("stale", json.dumps([drift.to_json() for drift in behind]))
+    actions_io.set_output("report", str(report_path))
+    if actions_io.in_actions():
+        rows = dashboard.build_rows(config, state.drifts, repo_url=repo_url, now=now, grace_seconds=grace_seconds)
+        actions_io.append_summary(
+            dashboard.render_dashboard("Post-deploy sync check", target, rows, repo_url=repo_url, notes=notes(config))
+        )
+    return EXIT_GAP if failing else 0
+
+
+def parse_grace(text: str | None) -> int:
+    try:
+        minutes = float(text) if text not in (None, "") else 5.0
+    except ValueError:
+        raise DualDeployError(f"must be a number of minutes, not {text!r}", key="grace-minutes") from None
+    if minutes < 0:
+        raise DualDeployError("must not be negative", key="grace-minutes")
+    return int(minutes * 60)
+
+
+def summary_line(target: str, drifts, behind, overdue, unknown) -> str:
+    lines = [
+        f"sync check at {target[:12]}: {len(drifts)} component(s), {len(behind)} behind, "
+        f"{len(overdue)} past the grace period, {len(unknown)} unknown"
+    ]
+    for drift in drifts:
+        detail = f"{len(drift.pending)} pending commit(s)" if drift.pending else drift.reason or ""
+        lines.append(
+            f"  {drift.component}: {drift.status}{' (overdue)' if drift in overdue else ''}"
+            f"{' - ' + detail if detail else ''}"
+        )
+        for item in drift.pending[:10]:
+            lines.append(f"    {item.commit.sha[:12]} {item.commit.subject} ({item.commit.author})")
+    return "\n".join(lines)
+
+
+def annotate(drift: Drift, workflow: str | None, *, overdue: bool, failing: bool) -> None:
+    newest = drift.pending[0].commit
+    how = f"run {workflow}" if workflow else "run its deploy workflow"
+    message = (
+        f"{drift.component} is {len(drift.pending)} commit(s) behind production "
+        f"(newest: {newest.sha[:12]} {newest.subject}); {how} to deploy it."
+    )
+    if not overdue:
+        message += " Still within the grace period."
+    level = "error" if overdue and failing else "warning"
+    actions_io.annotate(level, message, title=f"dualdeploy: {drift.component} is {drift.status}")
+
+
+def notes(config) -> list[str]:
+    if config.slack is None:
+        return []
+    return ["Slack notices for the sync check come with the monitor (not sent by this version)."]
+
+
+def write_report(path: str | None, target: str, now: int, grace_seconds: int, drifts, overdue) -> Path:
+    """The JSON report (path given, or a file under RUNNER_TEMP), for later steps to read."""
+    if path:
+        report = Path(path)
+    else:
+        folder = Path(os.environ.get("RUNNER_TEMP") or tempfile.gettempdir())
+        report = folder / "dualdeploy-sync-check.json"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(
+        json.dumps(
+            {
+                "target": target,
+                "checked_at": now,
+                "grace_seconds": grace_seconds,
+                "components": [dict(drift.to_json(), overdue=drift in overdue) for drift in drifts],
+            },
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    return report
