@@ -1,7 +1,7 @@
 """`dualdeploy detect`: which components a change impacts, as JSON, Markdown or text.
 
 In a workflow it also sets the step outputs and the job summary; on a pull request it keeps the
-sticky comment and the labels up to date (see `dualdeploy.jobs.pr_feedback`).
+sticky comment and the labels up to date (`publish_to_pull_request`).
 """
 
 from __future__ import annotations
@@ -88,13 +88,15 @@ def format_impact(impact: Impact, config: Config, output_format: str) -> str:
 
 
 def format_text(impact: Impact) -> str:
-    lines = [f"{impact.changed_files} changed files between {impact.base[:12]} and {impact.head[:12]}"]
+    noun = "file" if impact.changed_files == 1 else "files"
+    lines = [f"{impact.changed_files} changed {noun} between {impact.base[:12]} and {impact.head[:12]}"]
     if not impact.components:
         lines.append("No component is impacted.")
     for component in impact.components:
         via = f" via {', '.join(component.via)}" if component.via else ""
         action = "needs a MANUAL deploy" if component.manual else "deploys automatically"
-        lines.append(f"  {component.name}: {action} ({len(component.files)} files{via})")
+        count = len(component.files)
+        lines.append(f"  {component.name}: {action} ({count} file{'' if count == 1 else 's'}{via})")
     lines.append(
         "Manual deploy required after merge." if impact.requires_manual_deploy else "No manual deploy required."
     )
