@@ -217,10 +217,15 @@ def _parse_log(raw: bytes) -> list[tuple[str, str, str, int, int, tuple[str, ...
 class History:
     """The commits of `target` back to the common ancestor of every deployed sha, read with one `git log`."""
 
-    def __init__(self, git: Git, target: str, deployed: list[str]) -> None:
+    def __init__(self, git: Git, target: str, deployed: list[str], *, since: int | None = None) -> None:
+        """`since` (unix seconds) also reaches back to the first-parent commit before that time (metrics)."""
         self.git = git
         self.target = target
         floor = self._floor(deployed)
+        if since is not None:
+            boundary = git._out("rev-list", "-1", "--first-parent", f"--before={since}", target)
+            # No commit before the window: the whole history is inside it.
+            floor = self._floor([*deployed, boundary]) if boundary else None
         roots = [f"^{floor}"] if floor else []
         log = git._run(
             "log",

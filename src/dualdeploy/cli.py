@@ -166,6 +166,47 @@ def _add_state_commands(commands) -> None:
     )
     status.add_argument("--format", choices=("text", "json", "markdown"), default=_env("DD_FORMAT", "text"))
 
+    for name, aliases, job, help_text in (
+        ("monitor", ["monitor-agents"], "monitor", "scheduled: keep one alert issue about overdue manual components"),
+        ("metrics", [], "metrics", "deploy lag and deploy gaps per manual component over 30 days"),
+    ):
+        watch = commands.add_parser(name, aliases=aliases, help=help_text)
+        watch.set_defaults(job=job)
+        _add_common(watch)
+        _add_token(watch)
+        _add_deployed(watch)
+        watch.add_argument(
+            "--components",
+            default=_env("DD_COMPONENTS"),
+            help="components to watch, comma separated (default: every manual one)",
+        )
+        watch.add_argument(
+            "--max-age-minutes",
+            default=_env("DD_MAX_AGE_MINUTES"),
+            help="a stale component is overdue once its oldest pending commit is older "
+            "(default: the config's monitor.max-age-minutes, else 60)",
+        )
+        watch.add_argument("--format", choices=("text", "json"), default=_env("DD_FORMAT", "text"))
+        if job == "monitor":
+            watch.add_argument(
+                "--issue-mode",
+                choices=("single", "per-component"),
+                default=_env("DD_ISSUE_MODE"),
+                help="one alert issue, or one per component (default: the config's)",
+            )
+            watch.add_argument(
+                "--fail-on-overdue",
+                action=argparse.BooleanOptionalAction,
+                default=_flag("DD_FAIL_ON_OVERDUE", True),
+                help="exit 1 when something is overdue",
+            )
+            watch.add_argument(
+                "--metrics",
+                action=argparse.BooleanOptionalAction,
+                default=_flag("DD_METRICS", True),
+                help="compute the lag metrics (default: on)",
+            )
+
     record = commands.add_parser(
         "record", aliases=["record-deployment"], help="record that a component now runs a commit (a GitHub deployment)"
     )

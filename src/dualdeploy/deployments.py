@@ -9,7 +9,7 @@ import re
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timezone
 
 from dualdeploy.config import Component, DeployedSource
 from dualdeploy.drift import Deployment
@@ -167,6 +167,48 @@ class DeploymentReader:
                 reason=f"{source.url} has no commit sha at {source.field!r} (got {str(value)[:40]!r})",
             )
         return Deployment(name, sha, source=label, url=source.url)
+
+
+def deployment_history(reader: DeploymentReader, component: Component, since: int) -> list[Deployment]:
+    """Successful deploys of a component since a time, oldest first (for metrics).
+
+    A GitHub deployment counts when any of its statuses is `success` (GitHub marks older ones
+    `inactive` once a newer one succeeds). A source with no history (a URL) gives what it runs now.
+    """
+    source = source_of(component)
+    label = describe(source)
+    if reader.repo is None or source.kind == "url":
+        current = reader.read(component)
+        return [current] if current.sha and current.deployed_at else []
+    from dualdeploy.github import call
+
+    found: list[Deployment] = []
+    try:
+        if source.kind == "github-deployment":
+            environment = source.environment or component.name
+            with call(f"read the deployments of environment {environment!r}", permission="deployments: read"):
+                for deployment in reader.repo.get_deployments(environment=environment):
+                    if _epoch(deployment.created_at) < since:
+                        break
+                    success = next((s for s in deployment.get_statuses() if s.state == "success"), None)
+                    if success is not None:
+                        found.append(Deployment(component.name, deployment.sha, _epoch(success.created_at), label))
+        else:
+            day = datetime.fromtimestamp(since, tz=timezone.utc).strftime("%Y-%m-%d")
+            with call(f"read the runs of workflow {source.workflow!r}", permission="actions: read"):
+                workflow = reader.repo.get_workflow(source.workflow)
+                runs = workflow.get_runs(branch=reader.default_branch, status="success", created=f">={day}")
+                for run in runs:
+                    finished = _epoch(run.updated_at)
+                    if source.job:
+                        job = next((j for j in run.jobs() if j.name == source.job and j.conclusion == "success"), None)
+                        if job is None:
+                            continue
+                        finished = _epoch(job.completed_at)
+                    found.append(Deployment(component.name, run.head_sha, finished, label, url=run.html_url))
+    except DualDeployError:
+        return []
+    return sorted(found, key=lambda deployment: deployment.deployed_at or 0)
 
 
 def parse_given(text: str | None) -> dict[str, str]:

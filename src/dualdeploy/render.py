@@ -111,6 +111,7 @@ def environment() -> jinja2.Environment:
     env.filters["link"] = link_target
     env.filters["short"] = lambda sha: code_span(str(sha)[:7])
     env.filters["when"] = format_time
+    env.filters["duration"] = lambda seconds: "—" if seconds is None else format_duration(int(seconds))
     return env
 
 

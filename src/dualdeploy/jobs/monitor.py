@@ -1,0 +1,388 @@
+"""`dualdeploy monitor` / monitor-agents: the scheduled safety net.
+
+Finds the commit production runs, the manual components behind it for longer than
+`max-age-minutes`, and keeps exactly one open alert issue about them (or one per component):
+created when something is overdue, edited in place after, commented only when the overdue set
+changes, closed with a comment once everything is deployed. Its state lives in the issue body.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from dataclasses import dataclass, field
+
+from dualdeploy import actions_io
+from dualdeploy.config import Component, Config
+from dualdeploy.drift import Drift
+from dualdeploy.errors import EXIT_GAP, DualDeployError
+from dualdeploy.jobs import common, dashboard
+
+MARKER = "<!-- dualdeploy:monitor-alert -->"
+STATE = re.compile(r"<!-- dualdeploy:state (\{.*?\}) -->")
+PULL_NUMBER = re.compile(r"\(#(\d+)\)\s*$|^Merge pull request #(\d+)")
+ISSUE_BUDGETS = (50, 20, 5, 0)
+WINDOW_DAYS = 30
+
+
+def marker_for(component: str | None) -> str:
+    return MARKER if component is None else f"<!-- dualdeploy:monitor-alert component={component} -->"
+
+
+@dataclass(frozen=True)
+class AlertItem:
+    name: str
+    sha: str | None
+    deployed_at: int | None
+    commit_url: str | None
+    repo_url: str | None
+    deploy_url: str | None
+    workflow: str | None
+    owners: object
+    waited: str
+    pending: tuple
+    pr_numbers: dict = field(default_factory=dict)
+    pr_links: dict = field(default_factory=dict)
+
+
+@dataclass
+class Outcome:
+    """What the monitor did to the issues, for the log, the summary and the outputs."""
+
+    issue_urls: list[str] = field(default_factory=list)
+    actions: list[str] = field(default_factory=list)
+
+
+def run(args: argparse.Namespace) -> int:
+    git, config = common.open_config(args)
+    max_age = parse_minutes(args.max_age_minutes, config.monitor.max_age_minutes)
+    now = common.now_from(args)
+    reader = common.deployment_reader(args, git, config)
+    target = production_target(git, config, reader, args)
+    manual = common.select_components(config, args.components)
+    state = common.assess(git, config, manual, target, reader)
+    overdue = [drift for drift in state.drifts if drift.overdue(now, max_age)]
+    metrics = compute_metrics(git, config, manual, target, reader, now, max_age) if args.metrics else []
+    repo_url = actions_io.repo_url()
+
+    print(
+        f"monitor at {target[:12]}: {len(manual)} manual component(s), {len(overdue)} overdue "
+        f"(older than {max_age // 60} min)"
+    )
+    for drift in state.drifts:
+        mark = " OVERDUE" if drift in overdue else ""
+        print(f"  {drift.component}: {drift.status}{mark}, {len(drift.pending)} pending")
+
+    outcome = Outcome()
+    repo = common.github_repo(args)
+    if repo is None:
+        print("dry run (no token): no issue is opened, updated or closed")
+    else:
+        keeper = IssueKeeper(
+            repo,
+            config,
+            target=target,
+            repo_url=repo_url,
+            now=now,
+            max_age=max_age,
+            metrics=metrics,
+            outcome=outcome,
+            drifts={d.component: d for d in state.drifts},
+        )
+        mode = args.issue_mode or config.monitor.issue_mode
+        if mode == "per-component":
+            for drift in state.drifts:
+                keeper.sync(marker_for(drift.component), [drift] if drift in overdue else [])
+        elif mode == "single":
+            keeper.sync(MARKER, overdue)
+        else:
+            raise DualDeployError(f"must be 'single' or 'per-component', not {mode!r}", key="issue-mode")
+
+    actions_io.set_output("overdue", json.dumps([drift.to_json() for drift in overdue]))
+    actions_io.set_output("issue-url", outcome.issue_urls[0] if outcome.issue_urls else "")
+    if actions_io.in_actions():
+        rows = dashboard.build_rows(config, state.drifts, repo_url=repo_url, now=now, grace_seconds=max_age)
+        summary = dashboard.render_dashboard("Agent monitor", target, rows, repo_url=repo_url, notes=outcome.actions)
+        actions_io.append_summary(summary + metrics_markdown(metrics))
+    for line in outcome.actions:
+        print(line)
+    if args.format == "json":
+        print(
+            json.dumps(
+                {
+                    "target": target,
+                    "overdue": [d.component for d in overdue],
+                    "metrics": [m.to_json() for m in metrics],
+                },
+                indent=2,
+            )
+        )
+    return EXIT_GAP if overdue and args.fail_on_overdue else 0
+
+
+def parse_minutes(text: str | None, default: int) -> int:
+    if text in (None, ""):
+        return default * 60
+    try:
+        minutes = float(text)
+    except ValueError:
+        raise DualDeployError(f"must be a number of minutes, not {text!r}", key="max-age-minutes") from None
+    if minutes < 0:
+        raise DualDeployError("must not be negative", key="max-age-minutes")
+    return int(minutes * 60)
+
+
+def production_target(git, config: Config, reader, args: argparse.Namespace) -> str:
+    """The commit production runs: the newest known deploy of an `auto` component, else the branch head."""
+    if getattr(args, "target_sha", None):
+        return git.resolve(args.target_sha, what="--target-sha")
+    deployed = [
+        common.resolve_sha(git, reader.read(component)) for component in config.components if component.deploy == "auto"
+    ]
+    known = [d for d in deployed if d.sha and git.try_resolve(d.sha)]
+    if known:
+        newest = max(known, key=lambda deployment: deployment.deployed_at or 0)
+        return git.resolve(newest.sha)
+    try:
+        return git.resolve(git.default_branch(), what="default branch")
+    except DualDeployError:
+        return git.resolve("HEAD")
+
+
+def compute_metrics(git, config: Config, components, target: str, reader, now: int, max_age: int) -> list:
+    from dualdeploy.changes import History
+    from dualdeploy.deployments import deployment_history
+    from dualdeploy.drift import ComponentPaths, relevant_commits
+    from dualdeploy.metrics import component_metrics
+
+    window = WINDOW_DAYS * 86400
+    since = now - window
+    histories = {component.name: deployment_history(reader, component, since) for component in components}
+    shas = [d.sha for deployments in histories.values() for d in deployments if d.sha and git.try_resolve(d.sha)]
+    history = History(git, target, shas, since=since)
+    paths = ComponentPaths(config.filters())
+    ancestry: dict[tuple[str, str], bool] = {}
+
+    def contains(deployed_sha: str, commit_sha: str) -> bool:
+        key = (deployed_sha, commit_sha)
+        if key not in ancestry:
+            ancestry[key] = (
+                git._run("merge-base", "--is-ancestor", commit_sha, deployed_sha, check=False).returncode == 0
+            )
+        return ancestry[key]
+
+    results = []
+    for component in components:
+        filters = [f"component:{component.name}", *(f"shared:{group}" for group in component.uses)]
+        relevant = relevant_commits(paths, filters, list(history.commits.values()))
+        known = [d for d in histories[component.name] if d.sha and git.try_resolve(d.sha)]
+        results.append(
+            component_metrics(
+                component.name, relevant, known, contains, now=now, window_seconds=window, overdue_after=max_age
+            )
+        )
+    return results
+
+
+def metrics_markdown(metrics) -> str:
+    if not metrics:
+        return ""
+    from dualdeploy.render import render
+
+    return render("metrics.md.j2", metrics=metrics)
+
+
+def owners_markdown(component: Component):
+    """Owners as real mentions: they come from the repository's own config, validated as @handles."""
+    from dualdeploy.render import SafeMarkdown
+
+    return SafeMarkdown(" ".join(component.owners)) if component.owners else ""
+
+
+class IssueKeeper:
+    """Keeps the alert issue for one marker in step with the overdue components."""
+
+    def __init__(
+        self,
+        repo,
+        config: Config,
+        *,
+        target: str,
+        repo_url: str | None,
+        now: int,
+        max_age: int,
+        metrics: list,
+        outcome: Outcome,
+        drifts: dict[str, Drift],
+    ) -> None:
+        self.repo, self.config, self.target, self.repo_url = repo, config, target, repo_url
+        self.now, self.max_age, self.metrics, self.outcome = now, max_age, metrics, outcome
+        self.drifts = drifts
+
+    def find(self, marker: str, state: str = "open"):
+        """The newest issue in `state` that starts with the marker (never by title)."""
+        from dualdeploy.github import call, owns
+
+        with call(f"list {state} alert issues", permission="issues: read"):
+            for issue in self.repo.get_issues(state=state, labels=["alert"], sort="created", direction="desc"):
+                # Pull requests are issues too, but none starts with the monitor's marker.
+                if owns(issue.body, marker):
+                    return issue
+        return None
+
+    def sync(self, marker: str, overdue: list[Drift]) -> None:
+        from dualdeploy.github import call
+
+        issue = self.find(marker)
+        names = sorted(drift.component for drift in overdue)
+        if issue is None and not overdue:
+            return
+        if issue is None:
+            issue = self.find(marker)  # re-check right before creating: another run may have just made it
+        if issue is None:
+            self.create(marker, overdue)
+            return
+        previous = read_state(issue.body)
+        if not overdue:
+            self.close(issue, previous)
+            return
+        body = self.body(marker, overdue, previous=previous.get("follows"))
+        if body != issue.body:
+            with call(f"update alert issue #{issue.number}", permission="issues: write"):
+                issue.edit(body=body)
+            self.outcome.actions.append(f"updated alert issue #{issue.number}")
+        else:
+            self.outcome.actions.append(f"alert issue #{issue.number} unchanged")
+        if names != previous.get("overdue"):
+            old = set(previous.get("overdue") or [])
+            comment = render_text(
+                "monitor_changed.md.j2", now=names, added=sorted(set(names) - old), removed=sorted(old - set(names))
+            )
+            with call(f"comment on alert issue #{issue.number}", permission="issues: write"):
+                issue.create_comment(comment)
+        self.outcome.issue_urls.append(issue.html_url)
+
+    def create(self, marker: str, overdue: list[Drift]) -> None:
+        from dualdeploy.github import SUITE_LABELS, call, ensure_label
+
+        closed = self.find(marker, state="closed")
+        follows = None
+        if closed is not None and not read_state(closed.body).get("resolved"):
+            follows = {"number": closed.number, "closed_by": getattr(closed.closed_by, "login", None)}
+        body = self.body(marker, overdue, previous=follows)
+        for name in ("deployment", "alert"):
+            ensure_label(self.repo, SUITE_LABELS[name])
+        assignees = self.assignees(overdue)
+        title = ("Agents not deployed: " if len(overdue) > 1 else "Agent not deployed: ") + ", ".join(
+            drift.component for drift in overdue
+        )
+        with call("open the alert issue", permission="issues: write"):
+            issue = self.repo.create_issue(title=title, body=body, labels=["deployment", "alert"], assignees=assignees)
+        self.outcome.actions.append(f"opened alert issue #{issue.number}")
+        self.outcome.issue_urls.append(issue.html_url)
+
+    def close(self, issue, previous: dict) -> None:
+        from dualdeploy.github import call
+        from dualdeploy.render import format_duration
+
+        deployed = []
+        waiting_since = previous.get("since") or {}
+        for name in previous.get("overdue") or []:
+            drift = self.drifts.get(name)
+            if drift is None or not drift.deployment.sha:
+                continue
+            deployed_at = drift.deployment.deployed_at or self.now
+            landed = waiting_since.get(name)
+            lag = format_duration(max(0, deployed_at - landed)) if isinstance(landed, int) else None
+            deployed.append({"name": name, "sha": drift.deployment.sha, "lag": lag})
+        comment = render_text("monitor_resolved.md.j2", deployed=deployed)
+        body = STATE.sub(state_comment({**previous, "resolved": True}), issue.body or "", count=1)
+        with call(f"close alert issue #{issue.number}", permission="issues: write"):
+            issue.create_comment(comment)
+            issue.edit(body=body, state="closed", state_reason="completed")
+        self.outcome.actions.append(f"closed alert issue #{issue.number}: all components deployed")
+        self.outcome.issue_urls.append(issue.html_url)
+
+    def assignees(self, overdue: list[Drift]) -> list[str]:
+        """Users among the owners (teams are mentioned in the body instead), plus configured assignees."""
+        logins = [
+            owner.lstrip("@")
+            for drift in overdue
+            for owner in self.config.component(drift.component).owners
+            if "/" not in owner
+        ]
+        return list(dict.fromkeys([*logins, *self.config.monitor.assignees]))[:10]
+
+    def body(self, marker: str, overdue: list[Drift], *, previous: dict | None) -> str:
+        from dualdeploy.render import GITHUB_COMMENT_LIMIT, SafeMarkdown, format_duration, render_within
+
+        since = {drift.component: drift.oldest_pending_landed_at for drift in overdue}
+        state = state_comment({"overdue": sorted(since), "since": since, "follows": previous})
+        items = [self.item(drift, format_duration(drift.waiting_seconds(self.now))) for drift in overdue]
+        return render_within(
+            GITHUB_COMMENT_LIMIT,
+            lambda budget: render_text(
+                "monitor_issue.md.j2",
+                marker=SafeMarkdown(marker),
+                state=state,
+                target=self.target,
+                target_url=f"{self.repo_url}/commit/{self.target}" if self.repo_url else None,
+                items=items,
+                budget=budget,
+                metrics=[m for m in self.metrics if m.component in since],
+                previous=previous,
+                max_age=format_duration(self.max_age),
+            ),
+            ISSUE_BUDGETS,
+        )
+
+    def item(self, drift: Drift, waited: str) -> AlertItem:
+        component = self.config.component(drift.component)
+        numbers, links = {}, {}
+        for pending in drift.pending:
+            match = PULL_NUMBER.search(pending.commit.subject)
+            if match:
+                numbers[pending.commit.sha] = match.group(1) or match.group(2)
+                if self.repo_url:
+                    links[pending.commit.sha] = f"{self.repo_url}/pull/{numbers[pending.commit.sha]}"
+        sha = drift.deployment.sha
+        return AlertItem(
+            name=component.name,
+            sha=sha,
+            deployed_at=drift.deployment.deployed_at,
+            commit_url=f"{self.repo_url}/commit/{sha}" if self.repo_url and sha else None,
+            repo_url=self.repo_url,
+            deploy_url=dashboard.deploy_url(component, self.repo_url),
+            workflow=component.deploy_workflow,
+            owners=owners_markdown(component),
+            waited=waited,
+            pending=drift.pending,
+            pr_numbers=numbers,
+            pr_links=links,
+        )
+
+
+def render_text(template: str, **context) -> str:
+    from dualdeploy.render import render
+
+    return render(template, **context)
+
+
+def state_comment(state: dict):
+    """The monitor's memory, kept in the issue body as a hidden comment."""
+    from dualdeploy.render import SafeMarkdown
+
+    text = json.dumps(state, sort_keys=True, separators=(",", ":")).replace("--", "\\u002d\\u002d")
+    return SafeMarkdown(f"<!-- dualdeploy:state {text} -->")
+
+
+def read_state(body: str | None) -> dict:
+    match = STATE.search(body or "")
+    if not match:
+        return {}
+    try:
+        value = json.loads(match.group(1))
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

@@ -1,0 +1,103 @@
+"""The suite's success metrics, per manual component over a window: deploy gaps, lag, current lag.
+
+Pure functions of the target's history (commits that matter to the component, with the time each
+landed on the target) and the component's successful deployments (sha, time), oldest first.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from dualdeploy.drift import Deployment, PendingCommit
+
+
+@dataclass(frozen=True)
+class ComponentMetrics:
+    component: str
+    window_days: int
+    commits: int  # commits that mattered to the component and landed in the window
+    deployed: int  # of those, how many reached a deploy
+    deploy_gaps: int  # episodes during which the component was overdue
+    lag_median: float | None  # seconds from landing on the target to the deploy that carried it
+    lag_p90: float | None
+    lag_max: float | None
+    current_lag: int  # seconds the oldest undeployed commit has waited (0 when in sync)
+
+    def to_json(self) -> dict:
+        return {
+            "component": self.component,
+            "window_days": self.window_days,
+            "commits": self.commits,
+            "deployed": self.deployed,
+            "deploy_gaps": self.deploy_gaps,
+            "lag_seconds": {"median": self.lag_median, "p90": self.lag_p90, "max": self.lag_max},
+            "current_lag_seconds": self.current_lag,
+        }
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile (p90 of 10 values is the 9th), which needs no interpolation."""
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * fraction // 1))
+    return ordered[int(rank) - 1]
+
+
+def component_metrics(
+    component: str,
+    relevant: Sequence[PendingCommit],
+    deployments: Sequence[Deployment],
+    contains: Callable[[str, str], bool],
+    *,
+    now: int,
+    window_seconds: int,
+    overdue_after: int,
+) -> ComponentMetrics:
+    """`relevant`: commits that touched the component, any order; `deployments`: successful ones,
+    oldest first; `contains(deployed_sha, commit_sha)`: whether the deploy carried the commit."""
+    since = now - window_seconds
+    lags: list[float] = []
+    overdue_spans: list[tuple[int, int]] = []
+    current_lag = 0
+    in_window = [item.commit for item in relevant if item.commit.landed_at >= since]
+    for commit in in_window:
+        carrier = next(
+            (
+                d
+                for d in deployments
+                if d.deployed_at is not None
+                and d.deployed_at >= commit.landed_at
+                and d.sha
+                and contains(d.sha, commit.sha)
+            ),
+            None,
+        )
+        end = carrier.deployed_at if carrier else now
+        if carrier:
+            lags.append(end - commit.landed_at)
+        else:
+            current_lag = max(current_lag, now - commit.landed_at)
+        if end - commit.landed_at > overdue_after:
+            overdue_spans.append((commit.landed_at + overdue_after, end))
+    return ComponentMetrics(
+        component=component,
+        window_days=window_seconds // 86400,
+        commits=len(in_window),
+        deployed=len(lags),
+        deploy_gaps=len(_merge(overdue_spans)),
+        lag_median=statistics.median(lags) if lags else None,
+        lag_p90=percentile(lags, 0.9) if lags else None,
+        lag_max=max(lags) if lags else None,
+        current_lag=current_lag,
+    )
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
