@@ -36,16 +36,30 @@ class SetupRun:
 
 def _runner_env(runner_temp: Path, tools: Path, **extra: str) -> dict[str, str]:
     """A runner's environment: no GITHUB_*/DD_* from outside, uv (when there is one) on PATH."""
-    clean = {k: v for k, v in os.environ.items()
-             if not k.startswith(("GITHUB_", "DD_", "RUNNER_", "UV_")) and k != "VIRTUAL_ENV"}
-    return {**clean, "PATH": f"{tools}{os.pathsep}{clean['PATH']}", "RUNNER_TEMP": str(runner_temp),
-            "DD_SETUP_PYTHON": sys.executable, **extra}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("GITHUB_", "DD_", "RUNNER_", "UV_")) and k != "VIRTUAL_ENV"
+    }
+    return {
+        **clean,
+        "PATH": f"{tools}{os.pathsep}{clean['PATH']}",
+        "RUNNER_TEMP": str(runner_temp),
+        "DD_SETUP_PYTHON": sys.executable,
+        **extra,
+    }
 
 
 def run_setup(root: Path, env: dict[str, str], github_env: Path) -> SetupRun:
     github_env.write_text("")
-    result = subprocess.run(["bash", str(root / SETUP)], check=False, capture_output=True, text=True,
-                            cwd=github_env.parent, env={**env, "GITHUB_ENV": str(github_env)})
+    result = subprocess.run(
+        ["bash", str(root / SETUP)],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=github_env.parent,
+        env={**env, "GITHUB_ENV": str(github_env)},
+    )
     lines = [line.split("=", 1) for line in github_env.read_text().splitlines()]
     return SetupRun(result.returncode, result.stdout + result.stderr, {key: value for key, value in lines})
 
@@ -84,8 +98,9 @@ def first_run(runner_temp: Path, tools: Path) -> SetupRun:
 
 
 def test_creates_a_venv_in_runner_temp_and_exports_it(first_run: SetupRun, runner_temp: Path) -> None:
-    version = next(line.split('"')[1] for line in (ROOT / "pyproject.toml").read_text().splitlines()
-                   if line.startswith("version"))
+    version = next(
+        line.split('"')[1] for line in (ROOT / "pyproject.toml").read_text().splitlines() if line.startswith("version")
+    )
     assert first_run.venv.parent == runner_temp
     assert first_run.venv.name.startswith(f"dualdeploy-{version}-")
     assert (first_run.venv / MARKER).is_file()
@@ -95,18 +110,31 @@ def test_creates_a_venv_in_runner_temp_and_exports_it(first_run: SetupRun, runne
 
 def test_venv_has_the_runtime_dependencies_but_not_the_package(first_run: SetupRun, tmp_path: Path) -> None:
     python = first_run.github_env["DD_PYTHON"]
-    imports = subprocess.run([python, "-c", "import github, yaml, jinja2, wcmatch, slack_sdk"],
-                             check=False, capture_output=True, text=True, cwd=tmp_path, env=NO_PYTHONPATH)
+    imports = subprocess.run(
+        [python, "-c", "import github, yaml, jinja2, wcmatch, slack_sdk"],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=NO_PYTHONPATH,
+    )
     assert imports.returncode == 0, imports.stderr
-    without_path = subprocess.run([python, "-c", "import dualdeploy"], check=False, capture_output=True,
-                                  cwd=tmp_path, env=NO_PYTHONPATH)
+    without_path = subprocess.run(
+        [python, "-c", "import dualdeploy"], check=False, capture_output=True, cwd=tmp_path, env=NO_PYTHONPATH
+    )
     assert without_path.returncode != 0
 
 
 def test_run_step_recipe_runs_the_cli_from_the_checkout(first_run: SetupRun, tmp_path: Path) -> None:
     env = {**NO_PYTHONPATH, "PYTHONPATH": f"{first_run.github_env['DD_ROOT']}/src", "PYTHONSAFEPATH": "1"}
-    result = subprocess.run([first_run.github_env["DD_PYTHON"], "-m", "dualdeploy", "--version"],
-                            check=False, capture_output=True, text=True, cwd=tmp_path, env=env)
+    result = subprocess.run(
+        [first_run.github_env["DD_PYTHON"], "-m", "dualdeploy", "--version"],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("dualdeploy ")
 
@@ -123,8 +151,9 @@ def test_second_run_reuses_the_venv(first_run: SetupRun, runner_temp: Path, tool
 
 
 @pytest.fixture(scope="module")
-def other_version(first_run: SetupRun, runner_temp: Path, tools: Path,
-                  tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, SetupRun]:
+def other_version(
+    first_run: SetupRun, runner_temp: Path, tools: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, SetupRun]:
     """The suite at another version, set up in the same job: built from uv's cache, offline."""
     root = suite_copy(tmp_path_factory.mktemp("suite"), "9.9.9")
     run = run_setup(root, _runner_env(runner_temp, tools, UV_OFFLINE="1"), root / "github_env")
@@ -150,8 +179,12 @@ def test_half_built_venv_is_rebuilt(other_version: tuple[Path, SetupRun], runner
     assert "reusing" not in rebuilt.stdout and "incomplete" in rebuilt.stdout
     assert rebuilt.venv == built.venv
     assert (built.venv / MARKER).is_file() and not leftover.exists()
-    imports = subprocess.run([rebuilt.github_env["DD_PYTHON"], "-c", "import github, slack_sdk"],
-                             check=False, capture_output=True, env=NO_PYTHONPATH)
+    imports = subprocess.run(
+        [rebuilt.github_env["DD_PYTHON"], "-c", "import github, slack_sdk"],
+        check=False,
+        capture_output=True,
+        env=NO_PYTHONPATH,
+    )
     assert imports.returncode == 0
 
 
