@@ -69,8 +69,10 @@ def append_summary(markdown: str) -> None:
     path = os.environ.get("GITHUB_STEP_SUMMARY")
     if not path:
         return
+    # A blank line at the end: a summary that ends in raw HTML (</details>) would otherwise swallow
+    # the next step's heading, since the runner joins the summaries of a job into one document.
     with open(path, "a", encoding="utf-8") as handle:
-        handle.write(markdown if markdown.endswith("\n") else markdown + "\n")
+        handle.write(markdown.rstrip("\n") + "\n\n")
 
 
 def load_event() -> tuple[str, dict[str, Any]]:
@@ -91,3 +93,9 @@ def repo_url() -> str | None:
     if not repository:
         return None
     return f"{os.environ.get('GITHUB_SERVER_URL', 'https://github.com').rstrip('/')}/{repository}"
+
+
+def run_url() -> str | None:
+    """The page of the current workflow run, when known."""
+    base, run_id = repo_url(), os.environ.get("GITHUB_RUN_ID")
+    return f"{base}/actions/runs/{run_id}" if base and run_id else None

@@ -39,6 +39,12 @@ def escape_markdown(value: object) -> SafeMarkdown:
     return SafeMarkdown(text.replace("@", "@&#8203;"))
 
 
+def escape_html(value: object) -> SafeMarkdown:
+    """Plain text inside raw HTML (a `<summary>`), where Markdown backslash escapes do not apply."""
+    text = " ".join(str(value).splitlines())
+    return SafeMarkdown(html.escape(text, quote=True).replace("@", "@&#8203;"))
+
+
 def code_span(value: object) -> SafeMarkdown:
     """A path or sha as inline code: nothing inside is interpreted, whatever it contains."""
     text = str(value)
@@ -107,6 +113,7 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters["md"] = escape_markdown
+    env.filters["html"] = escape_html
     env.filters["code"] = code_span
     env.filters["link"] = link_target
     env.filters["short"] = lambda sha: code_span(str(sha)[:7])

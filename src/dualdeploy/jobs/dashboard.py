@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from dualdeploy import actions_io
 from dualdeploy.config import Component, Config
-from dualdeploy.drift import DEPLOYING, DIVERGED, IN_SYNC, STALE, UNKNOWN, Drift, PendingCommit
+from dualdeploy.drift import DEPLOYING, DIVERGED, IN_SYNC, STALE, UNKNOWN, Deployment, Drift, PendingCommit
 from dualdeploy.errors import DualDeployError
 from dualdeploy.jobs import common
 
@@ -83,13 +83,13 @@ def build_rows(
     grace_seconds: int | None = None,
     run_results: Mapping[str, str] | None = None,
 ) -> list[DashboardRow]:
-    from dualdeploy.render import format_time
+    from dualdeploy.render import SafeMarkdown, format_time
 
     rows = []
     for drift in drifts:
         component = config.component(drift.component)
         deployment = drift.deployment
-        icon, text = status_text(drift, now=now, grace_seconds=grace_seconds)
+        icon, text = status_text(drift, now=now, grace_seconds=grace_seconds)  # our own words and numbers
         result = (run_results or {}).get(component.name)
         if result:
             text = f"{text}; {RUN_RESULTS.get(result, result)}"
@@ -104,7 +104,7 @@ def build_rows(
                 repo_url=repo_url,
                 pending=drift.pending,
                 icon=icon,
-                status_text=text,
+                status_text=SafeMarkdown(text),  # the suite's own words and numbers
                 reason=drift.reason,
                 deploy_url=deploy_url(component, repo_url),
                 deploy_label=f"Run {component.deploy_workflow}"
@@ -118,13 +118,14 @@ def build_rows(
 def render_dashboard(
     title: str, target: str, rows: list[DashboardRow], *, repo_url: str | None, notes: list[str] | None = None
 ) -> str:
-    from dualdeploy.render import GITHUB_COMMENT_LIMIT, render, render_within
+    """The dashboard as Markdown; `title` is the suite's own words (not escaped), all else is data."""
+    from dualdeploy.render import GITHUB_COMMENT_LIMIT, SafeMarkdown, render, render_within
 
     return render_within(
         GITHUB_COMMENT_LIMIT,
         lambda budget: render(
             "dashboard.md.j2",
-            title=title,
+            title=SafeMarkdown(title),
             target=target,
             rows=rows,
             budget=budget,
@@ -158,6 +159,19 @@ def parse_run_results(text: str | None, config: Config) -> dict[str, str]:
     return results
 
 
+def deployed_by_this_run(
+    config: Config, drifts: tuple[Drift, ...], results: Mapping[str, str], target: str, now: int
+) -> tuple[Drift, ...]:
+    """An automatic component this run deployed successfully runs the target, whatever was recorded."""
+    updated = []
+    for drift in drifts:
+        if results.get(drift.component) == "success" and config.component(drift.component).deploy == "auto":
+            deployment = Deployment(drift.component, target, now, source="this run", url=actions_io.run_url())
+            drift = Drift(drift.component, IN_SYNC, deployment)
+        updated.append(drift)
+    return tuple(updated)
+
+
 def target_of(git, args: argparse.Namespace) -> str:
     return git.resolve(getattr(args, "target_sha", None) or os.environ.get("GITHUB_SHA") or "HEAD", what="--target-sha")
 
@@ -171,9 +185,10 @@ def run(args: argparse.Namespace) -> int:
     now = common.now_from(args)
     repo_url = actions_io.repo_url()
     results = parse_run_results(args.job_results, config)
-    rows = build_rows(config, state.drifts, repo_url=repo_url, now=now, run_results=results)
+    drifts = deployed_by_this_run(config, state.drifts, results, target, now)
+    rows = build_rows(config, drifts, repo_url=repo_url, now=now, run_results=results)
     if args.format == "json":
-        print(json.dumps({"target": target, "components": [drift.to_json() for drift in state.drifts]}, indent=2))
+        print(json.dumps({"target": target, "components": [drift.to_json() for drift in drifts]}, indent=2))
     elif args.format == "markdown":
         print(render_dashboard("Deployment status", target, rows, repo_url=repo_url))
     else:

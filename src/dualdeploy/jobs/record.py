@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from dualdeploy.github import call
 
     run_key = run_identity()
-    log_url = run_url()
+    log_url = actions_io.run_url()
     with call(f"list deployments of {environment!r} at {sha[:12]}", permission="deployments: read"):
         existing = next(
             (
@@ -93,8 +93,3 @@ def run_identity() -> str:
     """This workflow run and attempt, or 'local' outside Actions."""
     run_id = os.environ.get("GITHUB_RUN_ID")
     return f"{run_id}/{os.environ.get('GITHUB_RUN_ATTEMPT', '1')}" if run_id else "local"
-
-
-def run_url() -> str | None:
-    base, run_id = actions_io.repo_url(), os.environ.get("GITHUB_RUN_ID")
-    return f"{base}/actions/runs/{run_id}" if base and run_id else None
