@@ -65,6 +65,8 @@ def main() -> int:
                     "--format",
                     output_format,
                 ],
+                # A repository name, so the deploy links look as they will on GitHub.
+                env={**os.environ, "GITHUB_REPOSITORY": "acme/mono"},
             )
             if result.returncode != 0:
                 return result.returncode
