@@ -95,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     _add_state_commands(commands)
+    _add_adoption_commands(commands)
     return parser
 
 
@@ -146,6 +147,12 @@ def _add_state_commands(commands) -> None:
     )
     sync.add_argument("--on-stale", default=_env("DD_ON_STALE", "fail"), help="fail (exit 1) or warn (default: fail)")
     sync.add_argument("--report", default=_env("DD_REPORT"), help="where to write the JSON report")
+    sync.add_argument(
+        "--fail-on-notify-error",
+        action=argparse.BooleanOptionalAction,
+        default=_flag("DD_FAIL_ON_NOTIFY_ERROR", False),
+        help="exit 1 when Slack cannot be reached (default: a warning)",
+    )
 
     status = commands.add_parser(
         "status",
@@ -206,6 +213,12 @@ def _add_state_commands(commands) -> None:
                 default=_flag("DD_METRICS", True),
                 help="compute the lag metrics (default: on)",
             )
+            watch.add_argument(
+                "--fail-on-notify-error",
+                action=argparse.BooleanOptionalAction,
+                default=_flag("DD_FAIL_ON_NOTIFY_ERROR", False),
+                help="exit 1 when Slack cannot be reached (default: a warning)",
+            )
 
     record = commands.add_parser(
         "record", aliases=["record-deployment"], help="record that a component now runs a commit (a GitHub deployment)"
@@ -224,6 +237,45 @@ def _add_state_commands(commands) -> None:
         "--state", default=_env("DD_STATE", "success"), help="in_progress, success, failure, ... (default: success)"
     )
     record.add_argument("--environment-url", default=_env("DD_ENVIRONMENT_URL"), help="URL of the running service")
+
+
+def _add_adoption_commands(commands) -> None:
+    """The commands that set a repository up: init, docs (alias generate), labels."""
+    init = commands.add_parser(
+        "init", help="propose .github/dual-deploy.yml from the repository's folders and workflows"
+    )
+    init.set_defaults(job="init")
+    _add_common(init)
+    init.add_argument("--yes", action="store_true", help="write the proposal without asking")
+    init.add_argument("--dry-run", action="store_true", help="only print the proposal")
+    init.add_argument("--force", action="store_true", help="replace an existing config file")
+
+    docs = commands.add_parser(
+        "docs", aliases=["generate"], help="write the PR template, CODEOWNERS, runbook, ... from the config"
+    )
+    docs.set_defaults(job="docs")
+    _add_common(docs)
+    docs.add_argument(
+        "--check",
+        action="store_true",
+        default=_flag("DD_CHECK", False),
+        help="write nothing; print a diff and exit 1 when a generated part is out of date (for CI)",
+    )
+    docs.add_argument(
+        "--only", default=_env("DD_ONLY"), help="targets, comma separated: pr-template, codeowners, runbook, ..."
+    )
+    docs.add_argument(
+        "--github-token",
+        default=_env("DD_GITHUB_TOKEN"),
+        help="token to fill the status page with live data (default: none, and the page says unknown)",
+    )
+    docs.add_argument(
+        "--repository", default=_env("GITHUB_REPOSITORY"), help="owner/name on GitHub (default: $GITHUB_REPOSITORY)"
+    )
+
+    labels = commands.add_parser("labels", help="create or update the suite's labels, with colours and descriptions")
+    labels.set_defaults(job="labels")
+    _add_token(labels)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -103,3 +103,14 @@ def resolve_sha(git: Git, deployment: Deployment) -> Deployment:
 
             return replace(deployment, sha=full)
     return deployment
+
+
+def slack_webhook(config: Config) -> str | None:
+    """The Slack webhook URL: the action's secret input (DD_SLACK_WEBHOOK_URL), else the environment
+    variable the config names in notify.slack.webhook-secret. Masked as soon as it is read."""
+    from dualdeploy.notify import webhook_from_env
+
+    url = webhook_from_env("DD_SLACK_WEBHOOK_URL")
+    if url is None and config.slack is not None:
+        url = webhook_from_env(config.slack.webhook_secret)
+    return url

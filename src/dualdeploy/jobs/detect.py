@@ -143,6 +143,8 @@ def publish_to_pull_request(
         if args.comment:
             action, comment_url = github.upsert_sticky_comment(issue, COMMENT_MARKER, comment)
             print(f"PR comment {action}: {comment_url}")
+            if action != "unchanged" and impact.requires_manual_deploy:
+                notify_slack(impact, pull, repository, comment_url)
         if args.labels:
             wanted = set(MANAGED_LABELS) if impact.requires_manual_deploy else set()
             added, removed = github.sync_labels(repo, issue, wanted, set(MANAGED_LABELS))
@@ -152,6 +154,34 @@ def publish_to_pull_request(
     finally:
         print(f"GitHub API requests: {github.REQUESTS.count}")
     return comment_url
+
+
+def notify_slack(impact: Impact, pull: dict, repository: str, comment_url: str) -> None:
+    """The opt-in PR notice: sent when the comment is new or changed, so each push does not repeat it."""
+    from dualdeploy.notify import SlackComponent, send, webhook_from_env
+
+    webhook = webhook_from_env("DD_SLACK_WEBHOOK_URL")
+    if not webhook:
+        return
+    from dualdeploy.render import render_slack
+
+    links = {
+        component.name: (
+            f"{actions_io.repo_url()}/actions/workflows/{component.deploy_workflow}"
+            if actions_io.repo_url() and component.deploy_workflow
+            else None
+        )
+        for component in impact.manual_components
+    }
+    payload = render_slack(
+        "slack/pr_notice.json.j2",
+        repo=repository,
+        pr_number=pull.get("number"),
+        pr_title=pull.get("title") or "",
+        pr_url=pull.get("html_url") or comment_url,
+        components=[SlackComponent(name=c.name, via=c.via, deploy_url=links[c.name]) for c in impact.manual_components],
+    )
+    send(webhook, payload)
 
 
 def warn_read_only(reason: str) -> None:

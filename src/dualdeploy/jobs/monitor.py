@@ -52,6 +52,10 @@ class Outcome:
 
     issue_urls: list[str] = field(default_factory=list)
     actions: list[str] = field(default_factory=list)
+    slack: str | None = None  # fingerprint of this run's Slack alert, stored in the issue state
+    previous_slack: set = field(default_factory=set)  # fingerprints the issues held before this run
+    slack_reverts: list = field(default_factory=list)  # undo the stored fingerprint if sending fails
+    closed: list = field(default_factory=list)  # components deployed since the alert the monitor closed
 
 
 def run(args: argparse.Namespace) -> int:
@@ -75,6 +79,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {drift.component}: {drift.status}{mark}, {len(drift.pending)} pending")
 
     outcome = Outcome()
+    webhook = common.slack_webhook(config)
+    alert = slack_alert(config, overdue, now=now, repo_url=repo_url) if overdue and webhook else None
+    outcome.slack = fingerprint_of(alert)
     repo = common.github_repo(args)
     if repo is None:
         print("dry run (no token): no issue is opened, updated or closed")
@@ -99,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
         else:
             raise DualDeployError(f"must be 'single' or 'per-component', not {mode!r}", key="issue-mode")
 
+    notified = notify_slack(webhook, alert, outcome, config, overdue, now=now, repo_url=repo_url)
+
     actions_io.set_output("overdue", json.dumps([drift.to_json() for drift in overdue]))
     actions_io.set_output("issue-url", outcome.issue_urls[0] if outcome.issue_urls else "")
     if actions_io.in_actions():
@@ -118,7 +127,88 @@ def run(args: argparse.Namespace) -> int:
                 indent=2,
             )
         )
+    if notified is not None and not notified.sent and notified.error and args.fail_on_notify_error:
+        raise DualDeployError(notified.error, key="slack", exit_status=EXIT_GAP)
     return EXIT_GAP if overdue and args.fail_on_overdue else 0
+
+
+def slack_alert(
+    config: Config, overdue: list[Drift], *, now: int, repo_url: str | None, issue_url: str | None = None
+) -> dict:
+    from dualdeploy.notify import SlackComponent
+    from dualdeploy.render import render_slack
+
+    items = [
+        SlackComponent.from_drift(
+            drift, now=now, deploy_url=dashboard.deploy_url(config.component(drift.component), repo_url)
+        )
+        for drift in overdue
+    ]
+    return render_slack(
+        "slack/monitor_alert.json.j2",
+        repo=repository_name(),
+        overdue=items,
+        issue_url=issue_url,
+        mention=config.slack.mention if config.slack and config.slack.mention else "",
+    )
+
+
+def fingerprint_of(payload: dict | None) -> str | None:
+    if payload is None:
+        return None
+    from dualdeploy.notify import fingerprint
+
+    return fingerprint(payload)
+
+
+def repository_name() -> str:
+    import os
+
+    return os.environ.get("GITHUB_REPOSITORY", "this repository")
+
+
+def notify_slack(
+    webhook: str | None,
+    alert: dict | None,
+    outcome: Outcome,
+    config: Config,
+    overdue: list[Drift],
+    *,
+    now: int,
+    repo_url: str | None,
+):
+    """At most one Slack message a run: the alert when its content changed since the last one
+    (the fingerprint kept in the issue), or the all-clear when the monitor closed the alert."""
+    if not webhook:
+        return None
+    from dualdeploy import notify
+    from dualdeploy.render import render_slack
+
+    issue_url = outcome.issue_urls[0] if outcome.issue_urls else None
+    if alert is not None:
+        if outcome.slack in outcome.previous_slack:
+            outcome.actions.append("Slack: nothing changed since the last alert, no message")
+            return None
+        result = notify.send(webhook, slack_alert(config, overdue, now=now, repo_url=repo_url, issue_url=issue_url))
+        if not result.sent:
+            for revert in outcome.slack_reverts:
+                revert()  # the alert did not go out: the next run tries again
+        outcome.actions.append("Slack: alert sent" if result.sent else "Slack: alert NOT sent (see the warning)")
+        return result
+    if outcome.closed:
+        payload = render_slack(
+            "slack/monitor_recovery.json.j2",
+            repo=repository_name(),
+            deployed=[
+                notify.SlackComponent(name=item["name"], deployed_sha=item["sha"], lag=item["lag"] or "")
+                for item in outcome.closed
+            ],
+            issue_url=issue_url,
+        )
+        result = notify.send(webhook, payload)
+        outcome.actions.append("Slack: all-clear sent" if result.sent else "Slack: all-clear NOT sent")
+        return result
+    return None
 
 
 def parse_minutes(text: str | None, default: int) -> int:
@@ -232,26 +322,29 @@ class IssueKeeper:
         return None
 
     def sync(self, marker: str, overdue: list[Drift]) -> None:
-        from dualdeploy.github import call
-
         issue = self.find(marker)
-        names = sorted(drift.component for drift in overdue)
-        if issue is None and not overdue:
-            return
         if issue is None:
-            issue = self.find(marker)  # re-check right before creating: another run may have just made it
-        if issue is None:
-            self.create(marker, overdue)
+            if overdue:
+                self.create(marker, overdue)
             return
         previous = read_state(issue.body)
-        if not overdue:
+        self.outcome.previous_slack.add(previous.get("slack"))
+        if overdue:
+            self.update(issue, marker, overdue, previous)
+        else:
             self.close(issue, previous)
-            return
+
+    def update(self, issue, marker: str, overdue: list[Drift], previous: dict) -> None:
+        from dualdeploy.github import call
+
+        names = sorted(drift.component for drift in overdue)
         body = self.body(marker, overdue, previous=previous.get("follows"))
         if body != issue.body:
+            old_body = issue.body
             with call(f"update alert issue #{issue.number}", permission="issues: write"):
                 issue.edit(body=body)
             self.outcome.actions.append(f"updated alert issue #{issue.number}")
+            self.outcome.slack_reverts.append(lambda: self._restore(issue, old_body))
         else:
             self.outcome.actions.append(f"alert issue #{issue.number} unchanged")
         if names != previous.get("overdue"):
@@ -263,6 +356,15 @@ class IssueKeeper:
                 issue.create_comment(comment)
         self.outcome.issue_urls.append(issue.html_url)
 
+    def _restore(self, issue, old_body: str | None) -> None:
+        """Put back the previous Slack fingerprint (only that) after a failed send."""
+        from dualdeploy.github import call
+
+        previous = read_state(old_body).get("slack")
+        current = read_state(issue.body)
+        with call(f"update alert issue #{issue.number}", permission="issues: write"):
+            issue.edit(body=STATE.sub(state_comment({**current, "slack": previous}), issue.body or "", count=1))
+
     def create(self, marker: str, overdue: list[Drift]) -> None:
         from dualdeploy.github import SUITE_LABELS, call, ensure_label
 
@@ -273,14 +375,47 @@ class IssueKeeper:
         body = self.body(marker, overdue, previous=follows)
         for name in ("deployment", "alert"):
             ensure_label(self.repo, SUITE_LABELS[name])
-        assignees = self.assignees(overdue)
+        # Re-check right before creating: another run may have opened it meanwhile.
+        existing = self.find(marker)
+        if existing is not None:
+            previous = read_state(existing.body)
+            self.outcome.previous_slack.add(previous.get("slack"))
+            self.update(existing, marker, overdue, previous)
+            return
         title = ("Agents not deployed: " if len(overdue) > 1 else "Agent not deployed: ") + ", ".join(
             drift.component for drift in overdue
         )
         with call("open the alert issue", permission="issues: write"):
-            issue = self.repo.create_issue(title=title, body=body, labels=["deployment", "alert"], assignees=assignees)
+            issue = self.repo.create_issue(
+                title=title, body=body, labels=["deployment", "alert"], assignees=self.assignees(overdue)
+            )
+        survivor = self.settle_race(marker, issue)
+        if survivor is not issue:
+            self.outcome.actions.append(f"alert issue #{survivor.number} was opened by another run meanwhile")
+            self.outcome.issue_urls.append(survivor.html_url)
+            return
         self.outcome.actions.append(f"opened alert issue #{issue.number}")
         self.outcome.issue_urls.append(issue.html_url)
+        self.outcome.slack_reverts.append(lambda: self._restore(issue, None))
+
+    def settle_race(self, marker: str, created):
+        """Two runs that re-checked at the same moment may both create: the oldest issue wins, and
+        the newer one (ours) is closed as its duplicate."""
+        from dualdeploy.github import call, owns
+
+        with call("list open alert issues", permission="issues: read"):
+            ours = [issue for issue in self.repo.get_issues(state="open", labels=["alert"]) if owns(issue.body, marker)]
+        oldest = min(ours, key=lambda issue: issue.number, default=created)
+        if oldest.number == created.number:
+            return created
+        with call(f"close duplicate alert issue #{created.number}", permission="issues: write"):
+            created.create_comment(f"Duplicate of #{oldest.number}, opened by a monitor run at the same moment.")
+            created.edit(
+                body=STATE.sub(state_comment({"resolved": True, "duplicate_of": oldest.number}), created.body, count=1),
+                state="closed",
+                state_reason="not_planned",
+            )
+        return oldest
 
     def close(self, issue, previous: dict) -> None:
         from dualdeploy.github import call
@@ -296,6 +431,7 @@ class IssueKeeper:
             landed = waiting_since.get(name)
             lag = format_duration(max(0, deployed_at - landed)) if isinstance(landed, int) else None
             deployed.append({"name": name, "sha": drift.deployment.sha, "lag": lag})
+        self.outcome.closed.extend(deployed)
         comment = render_text("monitor_resolved.md.j2", deployed=deployed)
         body = STATE.sub(state_comment({**previous, "resolved": True}), issue.body or "", count=1)
         with call(f"close alert issue #{issue.number}", permission="issues: write"):
@@ -318,7 +454,9 @@ class IssueKeeper:
         from dualdeploy.render import GITHUB_COMMENT_LIMIT, SafeMarkdown, format_duration, render_within
 
         since = {drift.component: drift.oldest_pending_landed_at for drift in overdue}
-        state = state_comment({"overdue": sorted(since), "since": since, "follows": previous})
+        state = state_comment(
+            {"overdue": sorted(since), "since": since, "follows": previous, "slack": self.outcome.slack}
+        )
         items = [self.item(drift, format_duration(drift.waiting_seconds(self.now))) for drift in overdue]
         return render_within(
             GITHUB_COMMENT_LIMIT,

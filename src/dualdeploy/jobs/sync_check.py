@@ -47,12 +47,40 @@ def run(args: argparse.Namespace) -> int:
     actions_io.set_output("in-sync", "true" if in_sync else "false")
     actions_io.set_output("stale", json.dumps([drift.to_json() for drift in behind]))
     actions_io.set_output("report", str(report_path))
+    notified = notify_slack(config, behind, target, now=now, repo_url=repo_url)
     if actions_io.in_actions():
         rows = dashboard.build_rows(config, state.drifts, repo_url=repo_url, now=now, grace_seconds=grace_seconds)
-        actions_io.append_summary(
-            dashboard.render_dashboard("Post-deploy sync check", target, rows, repo_url=repo_url, notes=notes(config))
-        )
+        actions_io.append_summary(dashboard.render_dashboard("Post-deploy sync check", target, rows, repo_url=repo_url))
+    if notified is not None and not notified.sent and notified.error and args.fail_on_notify_error:
+        raise DualDeployError(notified.error, key="slack", exit_status=EXIT_GAP)
     return EXIT_GAP if failing else 0
+
+
+def notify_slack(config, behind: list[Drift], target: str, *, now: int, repo_url: str | None):
+    """One Slack message when components are behind, if a webhook is configured."""
+    if not behind:
+        return None
+    webhook = common.slack_webhook(config)
+    if not webhook:
+        return None
+    from dualdeploy import notify
+    from dualdeploy.render import render_slack
+
+    stale = [
+        notify.SlackComponent.from_drift(
+            drift, now=now, deploy_url=dashboard.deploy_url(config.component(drift.component), repo_url)
+        )
+        for drift in behind
+    ]
+    payload = render_slack(
+        "slack/sync_check_stale.json.j2",
+        repo=os.environ.get("GITHUB_REPOSITORY", "this repository"),
+        target_sha=target,
+        stale=stale,
+        run_url=actions_io.run_url(),
+        mention=config.slack.mention if config.slack and config.slack.mention else "",
+    )
+    return notify.send(webhook, payload)
 
 
 def parse_grace(text: str | None) -> int:
@@ -92,12 +120,6 @@ def annotate(drift: Drift, workflow: str | None, *, overdue: bool, failing: bool
         message += " Still within the grace period."
     level = "error" if overdue and failing else "warning"
     actions_io.annotate(level, message, title=f"dualdeploy: {drift.component} is {drift.status}")
-
-
-def notes(config) -> list[str]:
-    if config.slack is None:
-        return []
-    return ["Slack notices for the sync check come with the monitor (not sent by this version)."]
 
 
 def write_report(path: str | None, target: str, now: int, grace_seconds: int, drifts, overdue) -> Path:
