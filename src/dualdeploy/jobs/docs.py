@@ -1,0 +1,481 @@
+"""`dualdeploy docs` (alias `generate`): every guide that depends on the config, generated from it.
+
+Each target file gets one generated section between markers (see `dualdeploy.markers`); the rest
+of the file is its owner's. `--check` writes nothing: it prints a unified diff of what would change
+and exits 1, so CI fails when someone edits the config and forgets the docs, or edits a generated
+part by hand.
+
+The status page is the one target with live data: with a token it is a snapshot of GitHub at the
+time it was generated. `--check` never reads GitHub, so a snapshot carries a fingerprint of the
+page it would be without a token; the check compares fingerprints, which changes only with the config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import hashlib
+import os
+import posixpath
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import quote
+
+import bracex
+
+from dualdeploy import actions_io
+from dualdeploy.config import DEFAULT_CONFIG_PATH, Component, Config, load_config
+from dualdeploy.errors import EXIT_GAP, DualDeployError
+from dualdeploy.markers import HASH, MARKDOWN, CommentStyle, find_sections, section_body, update_section
+from dualdeploy.render import SafeMarkdown, render
+
+HISTORY_LIMIT = 20
+HISTORY_PER_ENVIRONMENT = 5
+STRUCTURE_FINGERPRINT = re.compile(r"<!-- dualdeploy:status-structure sha256:(?P<digest>[0-9a-f]{64}) -->")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One generated file: where it lives, its section's name, and the templates that write it."""
+
+    key: str  # the name `--only` takes
+    path: str  # relative to the repository root
+    section: str
+    template: str
+    style: CommentStyle = MARKDOWN
+    new_file_template: str | None = None  # the whole file when it does not exist yet
+    only_if_present: bool = False
+    # Other places GitHub reads the same file from: an existing one there is updated instead, since
+    # GitHub uses one CODEOWNERS (or PR template) and a second would hide the first.
+    elsewhere: tuple[str, ...] = ()
+
+
+TARGETS = (
+    Target(
+        "pr-template",
+        ".github/pull_request_template.md",
+        "agent-deployment",
+        "docs/pr_template.md.j2",
+        elsewhere=("pull_request_template.md", "docs/pull_request_template.md"),
+    ),
+    Target(
+        "codeowners",
+        ".github/CODEOWNERS",
+        "codeowners",
+        "docs/codeowners.j2",
+        style=HASH,
+        elsewhere=("CODEOWNERS", "docs/CODEOWNERS"),
+    ),
+    Target(
+        "issue-template",
+        ".github/ISSUE_TEMPLATE/stale-agent.md",
+        "stale-agent",
+        "docs/issue_template.md.j2",
+        new_file_template="docs/issue_template.new.md.j2",
+    ),
+    Target(
+        "runbook",
+        "docs/DEPLOYMENT_RUNBOOK.md",
+        "runbook",
+        "docs/runbook.md.j2",
+        new_file_template="docs/runbook.new.md.j2",
+    ),
+    Target(
+        "status",
+        "docs/DEPLOYMENT_STATUS.md",
+        "status",
+        "docs/status.md.j2",
+        new_file_template="docs/status.new.md.j2",
+    ),
+    Target("workflows-readme", ".github/workflows/WORKFLOWS_README.md", "architecture", "docs/architecture.md.j2"),
+    Target("claude-md", "CLAUDE.md", "architecture", "docs/architecture.md.j2"),
+    Target("agents-md", "AGENTS.md", "architecture", "docs/architecture.md.j2", only_if_present=True),
+)
+TARGET_KEYS = tuple(target.key for target in TARGETS)
+
+
+# --- CODEOWNERS ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OwnersLine:
+    """One line of the CODEOWNERS block: a rule (`pattern` and `owners`) or a pattern left out and why."""
+
+    pattern: str
+    owners: str = ""
+    skipped: str = ""  # "exclusion" | "range" | "space" when the pattern cannot be written
+
+
+@dataclass(frozen=True)
+class OwnersEntry:
+    component: Component
+    lines: tuple[OwnersLine, ...]
+
+
+def codeowners_patterns(pattern: str) -> tuple[tuple[str, ...], str]:
+    """A config glob in CODEOWNERS' gitignore dialect: (patterns, "") or ((), why it cannot be).
+
+    Config globs are repo-relative and unanchored at the start; CODEOWNERS patterns with a leading
+    `/` are anchored at the root, `dir/` covers everything below `dir`, and `{a,b}` does not exist,
+    so braces become one line per alternative.
+    """
+    if pattern.startswith("!"):
+        return (), "exclusion"
+    converted: list[str] = []
+    for expanded in bracex.expand(pattern):
+        if "[" in expanded or "]" in expanded:
+            return (), "range"
+        if re.search(r"\s", expanded) or expanded.startswith("#"):
+            return (), "space"
+        converted.append(_codeowners_pattern(expanded))
+    return tuple(dict.fromkeys(converted)), ""
+
+
+def _codeowners_pattern(glob: str) -> str:
+    if glob == "**":
+        return "*"
+    body = glob[: -len("**")] if glob.endswith("/**") else glob  # "dir/**" -> "dir/": the folder, recursively
+    if body.startswith("**/"):
+        rest = body[len("**/") :]
+        # Without a slash inside, a gitignore pattern matches at any depth by itself ("*.md", "migrations/").
+        return rest if "/" not in rest.rstrip("/") else body
+    return "/" + body
+
+
+def codeowners_entries(config: Config) -> tuple[OwnersEntry, ...]:
+    entries = []
+    for component in config.components:
+        lines: list[OwnersLine] = []
+        owners = " ".join(component.owners)
+        for pattern in component.paths:
+            converted, skipped = codeowners_patterns(pattern)
+            if skipped:
+                lines.append(OwnersLine(pattern, skipped=skipped))
+            lines.extend(OwnersLine(text, owners) for text in converted)
+        entries.append(OwnersEntry(component, tuple(lines)))
+    return tuple(entries)
+
+
+# --- the status page ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    component: Component
+    deployed_sha: str | None = None
+    deployed_at: str | None = None
+    pending: int | None = None
+    status: str = "unknown"
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    component: str
+    environment: str
+    sha: str
+    state: str
+    created_at: str
+    creator: str
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class LiveStatus:
+    """What GitHub said when the page was generated; None in the page's context means no token."""
+
+    rows: tuple[StatusRow, ...]
+    history: tuple[HistoryRow, ...]
+    target_sha: str
+    branch: str
+    read_at: str
+
+
+def _moment(value: int | datetime | None) -> str | None:
+    if value is None:
+        return None
+    moment = datetime.fromtimestamp(value, timezone.utc) if isinstance(value, int) else value
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def read_live_status(args: argparse.Namespace, config: Config) -> LiveStatus | None:
+    """The deployed commit and drift of every component, and recent deployments; None without a token."""
+    token = getattr(args, "github_token", None) or ""
+    if not token:
+        return None
+    repository = getattr(args, "repository", None) or os.environ.get("GITHUB_REPOSITORY", "")
+    if not repository:
+        raise DualDeployError(
+            "a token was given but no repository: pass --repository owner/name (or set GITHUB_REPOSITORY)",
+            key="--repository",
+        )
+    from dualdeploy import github
+    from dualdeploy.changes import Git
+    from dualdeploy.deployments import DeploymentReader
+    from dualdeploy.jobs.common import assess
+
+    actions_io.mask(token)
+    repo = github.connect(token).get_repo(repository)
+    with github.call(f"read the repository {repository}", permission="contents: read"):
+        branch = repo.default_branch
+    git = Git(args.repo)
+    target = git.try_resolve(f"origin/{branch}") or git.resolve("HEAD")
+    state = assess(git, config, config.components, target, DeploymentReader(repo, default_branch=branch))
+    rows = tuple(
+        StatusRow(
+            component=component,
+            deployed_sha=drift.deployment.sha,
+            deployed_at=_moment(drift.deployment.deployed_at),
+            pending=len(drift.pending) if drift.deployment.sha else None,
+            status=drift.status,
+            reason=drift.reason,
+        )
+        for component, drift in zip(config.components, state.drifts, strict=True)
+    )
+    return LiveStatus(
+        rows=rows,
+        history=recent_deployments(repo, config),
+        target_sha=target,
+        branch=branch,
+        read_at=_moment(datetime.now(timezone.utc)) or "",
+    )
+
+
+def recent_deployments(repo, config: Config, limit: int = HISTORY_LIMIT) -> tuple[HistoryRow, ...]:
+    """The newest deployments of the components that report to GitHub deployments, newest first."""
+    from dualdeploy import github
+
+    history: list[tuple[datetime, HistoryRow]] = []
+    for component in config.components:
+        source = component.deployed
+        if source is None or source.kind != "github-deployment":
+            continue
+        environment = source.environment or component.name
+        with github.call(f"read the deployments of environment {environment!r}", permission="deployments: read"):
+            for index, deployment in enumerate(repo.get_deployments(environment=environment)):
+                if index >= HISTORY_PER_ENVIRONMENT:
+                    break
+                newest = next(iter(deployment.get_statuses()), None)
+                history.append(
+                    (
+                        deployment.created_at,
+                        HistoryRow(
+                            component=component.name,
+                            environment=environment,
+                            sha=deployment.sha,
+                            state=newest.state if newest else "no status",
+                            created_at=_moment(deployment.created_at) or "",
+                            creator=deployment.creator.login if deployment.creator else "",
+                            url=(newest.log_url or newest.environment_url or None) if newest else None,
+                        ),
+                    )
+                )
+    history.sort(key=lambda item: item[0], reverse=True)
+    return tuple(row for _, row in history[:limit])
+
+
+# --- rendering ----------------------------------------------------------------------------------
+
+
+def _relative_link(target_path: str, repo_path: str) -> SafeMarkdown:
+    """A link from one file of the repository to another, as GitHub resolves it in Markdown files."""
+    start = posixpath.dirname(target_path) or "."
+    return SafeMarkdown(quote(posixpath.relpath(repo_path, start), safe="/#-._~"))
+
+
+def _anchor(heading: str) -> SafeMarkdown:
+    """The fragment GitHub gives a heading: lower case, punctuation other than '-' and '_' dropped."""
+    return SafeMarkdown(re.sub(r"[^a-z0-9 _-]", "", heading.lower()).replace(" ", "-"))
+
+
+@dataclass
+class DocsContext:
+    """Everything the templates are given, for one config."""
+
+    config: Config
+    source: str
+    live: LiveStatus | None = None
+    _fingerprint: str | None = field(default=None, init=False)
+
+    def values(self, target: Target) -> dict[str, object]:
+        components = self.config.components
+        links = {
+            component.name: _relative_link(target.path, f".github/workflows/{component.deploy_workflow}")
+            for component in components
+            if component.deploy_workflow
+        }
+        return {
+            "config": self.config,
+            "source": SafeMarkdown(self.source),
+            "components": components,
+            "manual": self.config.manual_components(),
+            "auto": tuple(component for component in components if not component.manual),
+            "shared": self.config.shared,
+            "workflow_links": links,
+            "runbook_link": _relative_link(target.path, "docs/DEPLOYMENT_RUNBOOK.md"),
+            "status_link": _relative_link(target.path, "docs/DEPLOYMENT_STATUS.md"),
+            "config_link": _relative_link(target.path, self.source),
+            "audience": "assistant" if target.key in ("claude-md", "agents-md") else "people",
+            "rendered": SafeMarkdown,
+            "anchor": _anchor,
+        }
+
+    def body(self, target: Target, *, live: bool = True) -> str:
+        values = self.values(target)
+        if target.key == "codeowners":
+            values["entries"] = codeowners_entries(self.config)
+            values["plain"] = SafeMarkdown
+        if target.key == "status":
+            snapshot = self.live if live else None
+            values["live"] = snapshot
+            values["rows"] = snapshot.rows if snapshot else tuple(StatusRow(c) for c in self.config.components)
+            values["fingerprint"] = self.structure_fingerprint(target) if snapshot else ""
+        return render(target.template, **values)
+
+    def structure_fingerprint(self, target: Target) -> str:
+        if self._fingerprint is None:
+            self._fingerprint = hashlib.sha256(self.body(target, live=False).encode("utf-8")).hexdigest()
+        return self._fingerprint
+
+
+@dataclass(frozen=True)
+class Outcome:
+    target: Target
+    old: str | None  # None: the file does not exist
+    new: str
+    current: bool  # the generated part is up to date (for the status page: its structure)
+
+
+def plan(repo: Path, context: DocsContext, keys: Sequence[str] = TARGET_KEYS) -> list[Outcome]:
+    """What each target file should contain; reads files, writes nothing."""
+    outcomes = []
+    for target in TARGETS:
+        if target.key not in keys:
+            continue
+        target = replace(target, path=locate(repo, target))
+        old = read_text(repo / target.path, target.path)
+        if old is None and target.only_if_present:
+            continue
+        body = context.body(target)
+        if old is None and target.new_file_template:
+            block = update_section(None, target.section, body, style=target.style, source=context.source, file="")
+            values = context.values(target)
+            new = render(target.new_file_template, **{**values, "section": SafeMarkdown(block.rstrip("\n"))})
+        else:
+            new = update_section(old, target.section, body, style=target.style, source=context.source, file=target.path)
+        outcomes.append(Outcome(target, old, new, _current(target, context, old, new)))
+    return outcomes
+
+
+def locate(repo: Path, target: Target) -> str:
+    """Where the target file is: the first of its places that exists, in any letter case, else its default."""
+    for candidate in (target.path, *target.elsewhere):
+        folder = repo / posixpath.dirname(candidate)
+        name = posixpath.basename(candidate).lower()
+        try:
+            found = sorted(entry.name for entry in folder.iterdir() if entry.name.lower() == name and entry.is_file())
+        except OSError:
+            continue
+        if found:
+            return posixpath.join(posixpath.dirname(candidate), found[0])
+    return target.path
+
+
+def _current(target: Target, context: DocsContext, old: str | None, new: str) -> bool:
+    if old == new:
+        return True
+    if old is None or target.key != "status":
+        return False
+    # A snapshot with live data is current when the page it was made from still matches the config.
+    section = find_sections(old, target.style, target.path).get(target.section)
+    found = STRUCTURE_FINGERPRINT.search(section_body(old, section)) if section else None
+    return bool(found) and found.group("digest") == context.structure_fingerprint(target)
+
+
+def read_text(path: Path, shown: str) -> str | None:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError:
+        raise DualDeployError(f"{shown} is a directory, but dualdeploy docs writes a file there", file=shown) from None
+    except OSError as error:
+        raise DualDeployError(f"cannot read {shown}: {error.strerror or error}", file=shown) from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise DualDeployError(
+            "the file is not UTF-8 text, so its generated section cannot be updated safely; save it as UTF-8",
+            file=shown,
+            line=line,
+        ) from None
+
+
+def unified_diff(outcome: Outcome) -> str:
+    path = outcome.target.path
+    old_lines = (outcome.old or "").splitlines(keepends=True)
+    new_lines = outcome.new.splitlines(keepends=True)
+    lines = difflib.unified_diff(
+        old_lines, new_lines, fromfile="/dev/null" if outcome.old is None else f"a/{path}", tofile=f"b/{path}"
+    )
+    return "".join(line if line.endswith(("\n", "\r")) else line + "\n\\ No newline at end of file\n" for line in lines)
+
+
+def parse_only(text: str | None) -> tuple[str, ...]:
+    if not text or not text.strip():
+        return TARGET_KEYS
+    keys = tuple(key for key in re.split(r"[\s,]+", text.strip()) if key)
+    unknown = [key for key in keys if key not in TARGET_KEYS]
+    if unknown:
+        raise DualDeployError(
+            f"unknown target {unknown[0]!r}; choose from: {', '.join(TARGET_KEYS)}",
+            key="--only",
+        )
+    return keys
+
+
+def run(args: argparse.Namespace) -> int:
+    repo = Path(args.repo)
+    config_path = args.config or DEFAULT_CONFIG_PATH
+    config = load_config(repo / config_path, display_path=config_path)
+    keys = parse_only(getattr(args, "only", None))
+    live = None if args.check else read_live_status(args, config)
+    outcomes = plan(repo, DocsContext(config, config_path, live), keys)
+    if args.check:
+        return check(outcomes, config_path)
+    for outcome in outcomes:
+        if outcome.old == outcome.new:
+            print(f"unchanged  {outcome.target.path}")
+            continue
+        path = repo / outcome.target.path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(outcome.new.encode("utf-8"))
+        print(f"{'created' if outcome.old is None else 'updated'}    {outcome.target.path}")
+    return 0
+
+
+def check(outcomes: list[Outcome], config_path: str) -> int:
+    stale = [outcome for outcome in outcomes if not outcome.current]
+    for outcome in stale:
+        sys.stdout.write(unified_diff(outcome))
+        actions_io.annotate(
+            "error",
+            f"the generated part is out of date with {config_path}: run `dualdeploy docs` and commit the result",
+            file=outcome.target.path,
+            title="dualdeploy docs --check",
+        )
+    if stale:
+        print(
+            f"dualdeploy docs --check: {len(stale)} generated file{'s' if len(stale) != 1 else ''} out of date with "
+            f"{config_path}: {', '.join(outcome.target.path for outcome in stale)}; run `dualdeploy docs` and commit "
+            "the result (edit the config, not the generated parts)",
+            file=sys.stderr,
+        )
+        return EXIT_GAP
+    print(f"dualdeploy docs --check: {len(outcomes)} generated files are up to date with {config_path}")
+    return 0
