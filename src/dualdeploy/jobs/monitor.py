@@ -98,13 +98,21 @@ def run(args: argparse.Namespace) -> int:
             drifts={d.component: d for d in state.drifts},
         )
         mode = args.issue_mode or config.monitor.issue_mode
-        if mode == "per-component":
-            for drift in state.drifts:
-                keeper.sync(marker_for(drift.component), [drift] if drift in overdue else [])
-        elif mode == "single":
-            keeper.sync(MARKER, overdue)
-        else:
+        if mode not in ("single", "per-component"):
             raise DualDeployError(f"must be 'single' or 'per-component', not {mode!r}", key="issue-mode")
+        from dualdeploy.github import PermissionMissing
+
+        try:
+            if mode == "per-component":
+                for drift in state.drifts:
+                    keeper.sync(marker_for(drift.component), [drift] if drift in overdue else [])
+            else:
+                keeper.sync(MARKER, overdue)
+        except PermissionMissing as error:
+            # Without `issues: write` the run still reports, in the summary, a warning and its exit status.
+            message = f"the alert issue was not updated: {error.message}"
+            actions_io.annotate("warning", message, title="dualdeploy: monitor lacks issues: write")
+            outcome.actions.append(message)
 
     notified = notify_slack(webhook, alert, outcome, config, overdue, now=now, repo_url=repo_url)
 
