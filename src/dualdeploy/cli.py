@@ -278,6 +278,13 @@ def _add_adoption_commands(commands) -> None:
     _add_token(labels)
 
 
+def report_requests() -> None:
+    """How many HTTP requests the run sent to GitHub, when it talked to GitHub at all."""
+    github = sys.modules.get("dualdeploy.github")
+    if github is not None and github.REQUESTS.count:
+        print(f"GitHub API requests: {github.REQUESTS.count}", flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
@@ -285,7 +292,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             build_parser().print_help()
             return EXIT_USAGE
         job = importlib.import_module(f"dualdeploy.jobs.{args.job}")
-        return job.run(args)
+        try:
+            return job.run(args)
+        finally:
+            report_requests()
     except DualDeployError as error:
         print(f"dualdeploy: error: {error.one_line()}", file=sys.stderr)
         annotate(

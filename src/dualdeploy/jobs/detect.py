@@ -151,8 +151,6 @@ def publish_to_pull_request(
             print(f"labels added: {', '.join(added) or 'none'}; removed: {', '.join(removed) or 'none'}")
     except github.PermissionMissing as error:
         warn_read_only(error.message)
-    finally:
-        print(f"GitHub API requests: {github.REQUESTS.count}")
     return comment_url
 
 
