@@ -226,6 +226,8 @@ class History:
             boundary = git._out("rev-list", "-1", "--first-parent", f"--before={since}", target)
             # No commit before the window: the whole history is inside it.
             floor = self._floor([*deployed, boundary]) if boundary else None
+        self._floor_sha = floor
+        self._deployed = frozenset(deployed)
         roots = [f"^{floor}"] if floor else []
         log = git._run(
             "log",
@@ -244,6 +246,8 @@ class History:
             for sha, subject, author, authored, committed, paths in _parse_log(log)
         }
         self._between: dict[str, list[Commit]] = {}
+        lines = git._out("rev-list", "--parents", target, *roots).splitlines()
+        self._parents = {sha: parents for sha, *parents in (line.split() for line in lines)}
 
     def _floor(self, deployed: list[str]) -> str | None:
         if not deployed:
@@ -265,11 +269,31 @@ class History:
         return landed
 
     def between(self, since: str) -> list[Commit]:
-        """Commits in `since..target`, newest first (cached: many components share a deployed sha)."""
+        """Commits in `since..target`, newest first (cached: many components share a deployed sha).
+
+        Worked out from the parents already read when `since` is on this history (no git process per
+        component); a commit from elsewhere (a diverged deploy) asks git.
+        """
         if since not in self._between:
-            shas = self.git._out("rev-list", self.target, f"^{since}").split()
-            self._between[since] = [self.commits[sha] for sha in shas if sha in self.commits]
+            if since in self._parents or since == self._floor_sha:
+                reached = self._reachable(since)
+                self._between[since] = [commit for sha, commit in self.commits.items() if sha not in reached]
+            else:
+                shas = self.git._out("rev-list", self.target, f"^{since}").split()
+                self._between[since] = [self.commits[sha] for sha in shas if sha in self.commits]
         return self._between[since]
+
+    def _reachable(self, start: str) -> set[str]:
+        """The commits of this history that `start` contains (nothing below the floor is in it)."""
+        reached: set[str] = set()
+        stack = [start]
+        while stack:
+            sha = stack.pop()
+            if sha in reached or sha not in self._parents:
+                continue
+            reached.add(sha)
+            stack.extend(self._parents[sha])
+        return reached
 
     def extra(self, deployed: str) -> list[Commit]:
         """Commits in `target..deployed`: what a deploy from elsewhere has that the target lacks."""
@@ -287,4 +311,9 @@ class History:
         ]
 
     def is_ancestor(self, sha: str) -> bool:
+        if sha in self._parents or sha == self._floor_sha:
+            return True
+        if sha in self._deployed:
+            # The floor is an ancestor of every deployed sha: one on the target is the floor or above it.
+            return False
         return self.git._run("merge-base", "--is-ancestor", sha, self.target, check=False).returncode == 0

@@ -4,6 +4,7 @@ never claims a component is in sync."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import urllib.error
@@ -80,9 +81,11 @@ class DeploymentReader:
 
         environment = source.environment or name
         deploying = False
+        scanned_all = True
         with call(f"read the deployments of environment {environment!r}", permission="deployments: read"):
             for index, deployment in enumerate(self.repo.get_deployments(environment=environment)):
                 if index >= MAX_DEPLOYMENTS_SCANNED:
+                    scanned_all = False
                     break
                 newest = next(iter(deployment.get_statuses()), None)
                 if newest is None:
@@ -103,7 +106,9 @@ class DeploymentReader:
             None,
             source=label,
             in_progress=deploying,
-            reason=f"no successful deployment of environment {environment!r} yet",
+            reason=f"no successful deployment of environment {environment!r} yet"
+            if scanned_all
+            else f"none of the newest {MAX_DEPLOYMENTS_SCANNED} deployments of environment {environment!r} succeeded",
         )
 
     @property
@@ -149,13 +154,13 @@ class DeploymentReader:
                 body = response.read(1_000_000)
         except urllib.error.HTTPError as error:
             return Deployment(name, None, source=label, reason=f"{source.url} answered HTTP {error.code}")
-        except (urllib.error.URLError, TimeoutError, OSError) as error:
+        except (urllib.error.URLError, TimeoutError, OSError, http.client.HTTPException) as error:
             reason = getattr(error, "reason", error)
             return Deployment(name, None, source=label, reason=f"{source.url} did not answer ({reason})")
         try:
             value: object = json.loads(body)
             for part in (source.field or "").split("."):
-                value = value[part] if isinstance(value, dict) else None
+                value = value.get(part) if isinstance(value, dict) else None
         except ValueError:
             return Deployment(name, None, source=label, reason=f"{source.url} did not return JSON")
         sha = str(value).strip().lower() if isinstance(value, str) else ""

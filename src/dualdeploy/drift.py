@@ -99,7 +99,10 @@ class ComponentPaths:
 
     filters: dict[str, tuple[str, ...]]
     _filter_set: FilterSet = field(init=False)
-    _matched: dict[str, tuple[tuple[str, frozenset[str]], ...]] = field(init=False, default_factory=dict)
+    # Per commit: every filter any of its paths matches, and the filters of each path.
+    _matched: dict[str, tuple[frozenset[str], tuple[tuple[str, frozenset[str]], ...]]] = field(
+        init=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         self._filter_set = FilterSet(self.filters)
@@ -108,10 +111,14 @@ class ComponentPaths:
         """The commit's paths that match any of the given filters (each commit is matched once)."""
         matched = self._matched.get(commit.sha)
         if matched is None:
-            matched = tuple((path, frozenset(self._filter_set.match_path(path))) for path in commit.paths)
+            per_path = tuple((path, frozenset(self._filter_set.match_path(path))) for path in commit.paths)
+            matched = (frozenset().union(*(names for _, names in per_path)), per_path)
             self._matched[commit.sha] = matched
+        every_name, per_path = matched
         wanted = set(component_filters)
-        return tuple(path for path, names in matched if names & wanted)
+        if every_name.isdisjoint(wanted):  # most commits touch none of a component's paths
+            return ()
+        return tuple(path for path, names in per_path if names & wanted)
 
 
 def relevant_commits(

@@ -78,13 +78,13 @@ class State:
 
 def assess(git: Git, config: Config, components: tuple[Component, ...], target: str, reader: DeploymentReader) -> State:
     deployments = [resolve_sha(git, reader.read(component)) for component in components]
-    known = [deployment.sha for deployment in deployments if deployment.sha and git.try_resolve(deployment.sha)]
-    history = History(git, target, known)
+    known = {deployment.sha for deployment in deployments if deployment.sha and git.try_resolve(deployment.sha)}
+    history = History(git, target, sorted(known))
     paths = ComponentPaths(config.filters())
     drifts = []
     for component, deployment in zip(components, deployments, strict=True):
         filters = [f"component:{component.name}", *(f"shared:{group}" for group in component.uses)]
-        if deployment.sha is None or not git.try_resolve(deployment.sha):
+        if deployment.sha is None or deployment.sha not in known:
             drifts.append(classify(deployment, known=False, ancestor=False, pending=()))
             continue
         ancestor = history.is_ancestor(deployment.sha)

@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
             (
                 deployment
                 for deployment in repo.get_deployments(sha=sha, environment=environment)
-                if (deployment.payload or {}).get("dualdeploy_run") == run_key
+                if run_key_of(deployment) == run_key
             ),
             None,
         )
@@ -87,6 +87,17 @@ def run(args: argparse.Namespace) -> int:
     actions_io.set_output("deployment-id", str(existing.id))
     actions_io.set_output("environment", environment)
     return 0
+
+
+def run_key_of(deployment) -> str | None:
+    """The run that recorded a deployment; None for one made by another tool."""
+    from github.GithubException import BadAttributeException
+
+    try:
+        payload = deployment.payload
+    except BadAttributeException:  # a string payload: GitHub allows one, PyGithub expects an object
+        return None
+    return payload.get("dualdeploy_run") if isinstance(payload, dict) else None
 
 
 def run_identity() -> str:

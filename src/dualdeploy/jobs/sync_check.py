@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
 
 from dualdeploy import actions_io
-from dualdeploy.drift import DIVERGED, STALE, UNKNOWN, Drift
+from dualdeploy.drift import DIVERGED, IN_SYNC, STALE, UNKNOWN, Drift
 from dualdeploy.errors import EXIT_GAP, DualDeployError
 from dualdeploy.jobs import common, dashboard
 
@@ -30,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     behind = [drift for drift in state.drifts if drift.status in (STALE, DIVERGED) and drift.pending]
     overdue = [drift for drift in behind if drift.overdue(now, grace_seconds)]
     unknown = [drift for drift in state.drifts if drift.status == UNKNOWN]
-    in_sync = not behind and not unknown and not any(drift.status == DIVERGED for drift in state.drifts)
+    in_sync = all(drift.status == IN_SYNC for drift in state.drifts)  # deploying, unknown, diverged: not yet
 
     report_path = write_report(args.report, target, now, grace_seconds, state.drifts, overdue)
     print(summary_line(target, state.drifts, behind, overdue, unknown))
@@ -88,6 +89,8 @@ def parse_grace(text: str | None) -> int:
         minutes = float(text) if text not in (None, "") else 5.0
     except ValueError:
         raise DualDeployError(f"must be a number of minutes, not {text!r}", key="grace-minutes") from None
+    if not math.isfinite(minutes):
+        raise DualDeployError(f"must be a finite number of minutes, not {text!r}", key="grace-minutes")
     if minutes < 0:
         raise DualDeployError("must not be negative", key="grace-minutes")
     return int(minutes * 60)
