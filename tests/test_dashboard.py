@@ -246,11 +246,11 @@ def test_text_table_locally(dualdeploy: Dualdeploy, fake_github: FakeGitHub, sce
 def test_json_format(dualdeploy: Dualdeploy, fake_github: FakeGitHub, scene: Scene) -> None:
     result = status(dualdeploy, fake_github, scene, "--format", "json", "--components", "tenant-agent,billing-agent")
     assert result.returncode == 0, result.stderr
-    # In Actions the token's ::add-mask:: line comes first (the runner takes it out of the log), and
-    # the request count follows the JSON on stdout (reported: it belongs on stderr).
+    # In Actions the token's ::add-mask:: line comes first (the runner takes it out of the log); the
+    # request count goes to stderr, so stdout is the JSON alone.
     lines = [line for line in result.stdout.splitlines() if not line.startswith("::")]
-    assert lines[-1].startswith("GitHub API requests: ")
-    report = json.loads("\n".join(lines[:-1]))
+    assert "GitHub API requests: " in result.stderr
+    report = json.loads("\n".join(lines))
     assert report["target"] == scene.shas["web"]
     tenant, billing = report["components"]
     assert tenant["component"] == "tenant-agent" and tenant["status"] == "stale"

@@ -109,7 +109,7 @@ def test_rerun_keeps_one_comment_with_at_most_six_requests(fake: FakeGitHub, rep
     assert len(ours(fake)) == 1 and len(fake.comments(REPO, 7)) == 1
     assert len(fake.requests) <= 6, [(r.method, r.path) for r in fake.requests]
     assert not [r for r in fake.requests if r.method != "GET"]  # nothing changed, nothing written
-    assert "GitHub API requests: " in result.stdout
+    assert "GitHub API requests: " in result.stderr
 
 
 def test_later_push_without_agent_changes_edits_the_same_comment(

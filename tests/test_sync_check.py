@@ -195,7 +195,7 @@ def test_stale_past_grace_fails_and_names_the_agent_and_commit(
             "files": [TENANT],
         }
     ]
-    assert "GitHub API requests: 6" in result.stdout  # two per component
+    assert "GitHub API requests: 6" in result.stderr  # two per component
     assert "Post-deploy sync check" in result.summary and "tenant\\-agent: stale, overdue" in result.summary
 
 

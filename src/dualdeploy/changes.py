@@ -84,6 +84,20 @@ class Git:
             return None
         return result.stdout.decode().strip() or None
 
+    def existing(self, shas: set[str] | list[str]) -> set[str]:
+        """The given shas that name commits here, asked of git once (not a process per sha)."""
+        wanted = sorted({sha for sha in shas if sha})
+        if not wanted:
+            return set()
+        answer = self._run(
+            "cat-file",
+            "--batch-check=%(objectname) %(objecttype)",
+            input=("\n".join(wanted) + "\n").encode(),
+            check=False,
+        ).stdout.decode()
+        found = {line.split()[0] for line in answer.splitlines() if line.endswith(" commit")}
+        return {sha for sha in wanted if sha in found}
+
     def is_shallow(self) -> bool:
         return self._out("rev-parse", "--is-shallow-repository") == "true"
 
@@ -246,6 +260,7 @@ class History:
             for sha, subject, author, authored, committed, paths in _parse_log(log)
         }
         self._between: dict[str, list[Commit]] = {}
+        self._reachable_cache: dict[str, set[str]] = {}
         lines = git._out("rev-list", "--parents", target, *roots).splitlines()
         self._parents = {sha: parents for sha, *parents in (line.split() for line in lines)}
 
@@ -282,6 +297,14 @@ class History:
                 shas = self.git._out("rev-list", self.target, f"^{since}").split()
                 self._between[since] = [self.commits[sha] for sha in shas if sha in self.commits]
         return self._between[since]
+
+    def contains(self, deployed: str, commit: str) -> bool:
+        """Whether `deployed` has `commit` in its history (in memory for shas on this history)."""
+        if deployed in self._parents or deployed == self._floor_sha:
+            if deployed not in self._reachable_cache:
+                self._reachable_cache[deployed] = self._reachable(deployed)
+            return commit in self._reachable_cache[deployed]
+        return self.git._run("merge-base", "--is-ancestor", commit, deployed, check=False).returncode == 0
 
     def _reachable(self, start: str) -> set[str]:
         """The commits of this history that `start` contains (nothing below the floor is in it)."""

@@ -282,7 +282,7 @@ def report_requests() -> None:
     """How many HTTP requests the run sent to GitHub, when it talked to GitHub at all."""
     github = sys.modules.get("dualdeploy.github")
     if github is not None and github.REQUESTS.count:
-        print(f"GitHub API requests: {github.REQUESTS.count}", flush=True)
+        print(f"GitHub API requests: {github.REQUESTS.count}", file=sys.stderr, flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -292,10 +292,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             build_parser().print_help()
             return EXIT_USAGE
         job = importlib.import_module(f"dualdeploy.jobs.{args.job}")
-        try:
-            return job.run(args)
-        finally:
-            report_requests()
+        status = job.run(args)
+        report_requests()
+        return status
     except DualDeployError as error:
         print(f"dualdeploy: error: {error.one_line()}", file=sys.stderr)
         annotate(

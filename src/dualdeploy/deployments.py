@@ -10,13 +10,16 @@ import re
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
+from itertools import islice
 
 from dualdeploy.config import Component, DeployedSource
 from dualdeploy.drift import Deployment
 from dualdeploy.errors import DualDeployError
 
 MAX_DEPLOYMENTS_SCANNED = 30
+DEPLOYMENTS_PER_PAGE = 100  # the newest 100 deployments of an environment: the status and 30 days of history
 MAX_RUNS_SCANNED = 30
 URL_TIMEOUT_SECONDS = 5.0
 SHA = re.compile(r"^[0-9a-f]{7,40}$")
@@ -52,6 +55,8 @@ class DeploymentReader:
     ) -> None:
         self.repo = repo  # a PyGithub Repository, or None without a token
         self._default_branch = default_branch
+        self._listings: dict[str, list] = {}
+        self._statuses: dict[int, list] = {}
         self.given = dict(given or {})
         self.url_timeout = url_timeout
 
@@ -83,11 +88,11 @@ class DeploymentReader:
         deploying = False
         scanned_all = True
         with call(f"read the deployments of environment {environment!r}", permission="deployments: read"):
-            for index, deployment in enumerate(self.repo.get_deployments(environment=environment)):
+            for index, deployment in enumerate(self.deployments_of(environment)):
                 if index >= MAX_DEPLOYMENTS_SCANNED:
                     scanned_all = False
                     break
-                newest = next(iter(deployment.get_statuses()), None)
+                newest = next(iter(self.statuses_of(deployment)), None)
                 if newest is None:
                     continue
                 if newest.state == "success":
@@ -110,6 +115,20 @@ class DeploymentReader:
             if scanned_all
             else f"none of the newest {MAX_DEPLOYMENTS_SCANNED} deployments of environment {environment!r} succeeded",
         )
+
+    def deployments_of(self, environment: str) -> list:
+        """The newest deployments of an environment (one page of 100), read once per run."""
+        if environment not in self._listings:
+            self._listings[environment] = list(
+                islice(self.repo.get_deployments(environment=environment), DEPLOYMENTS_PER_PAGE)
+            )
+        return self._listings[environment]
+
+    def statuses_of(self, deployment) -> list:
+        """A deployment's statuses, newest first, read once per run."""
+        if deployment.id not in self._statuses:
+            self._statuses[deployment.id] = list(deployment.get_statuses())
+        return self._statuses[deployment.id]
 
     @property
     def default_branch(self) -> str:
@@ -174,6 +193,9 @@ class DeploymentReader:
         return Deployment(name, sha, source=label, url=source.url)
 
 
+STATUS_WORKERS = 8
+
+
 def deployment_history(reader: DeploymentReader, component: Component, since: int) -> list[Deployment]:
     """Successful deploys of a component since a time, oldest first (for metrics).
 
@@ -192,10 +214,14 @@ def deployment_history(reader: DeploymentReader, component: Component, since: in
         if source.kind == "github-deployment":
             environment = source.environment or component.name
             with call(f"read the deployments of environment {environment!r}", permission="deployments: read"):
-                for deployment in reader.repo.get_deployments(environment=environment):
-                    if _epoch(deployment.created_at) < since:
-                        break
-                    success = next((s for s in deployment.get_statuses() if s.state == "success"), None)
+                recent = [d for d in reader.deployments_of(environment) if _epoch(d.created_at) >= since]
+                # One request per deployment for its statuses: sent a few at a time, not in a row.
+                with ThreadPoolExecutor(max_workers=STATUS_WORKERS) as pool:
+                    statuses = list(pool.map(reader.statuses_of, recent))
+                successes = [
+                    next((s for s in found_statuses if s.state == "success"), None) for found_statuses in statuses
+                ]
+                for deployment, success in zip(recent, successes, strict=True):
                     if success is not None:
                         found.append(Deployment(component.name, deployment.sha, _epoch(success.created_at), label))
         else:

@@ -53,14 +53,17 @@ def component_metrics(
     now: int,
     window_seconds: int,
     overdue_after: int,
+    pending: frozenset[str] | set[str] = frozenset(),
 ) -> ComponentMetrics:
     """`relevant`: commits that touched the component, any order; `deployments`: successful ones,
-    oldest first; `contains(deployed_sha, commit_sha)`: whether the deploy carried the commit."""
+    oldest first; `contains(deployed_sha, commit_sha)`: whether the deploy carried the commit;
+    `pending`: shas the component still lacks (counted even when they landed before the window)."""
     since = now - window_seconds
     lags: list[float] = []
     overdue_spans: list[tuple[int, int]] = []
     current_lag = 0
-    in_window = [item.commit for item in relevant if item.commit.landed_at >= since]
+    # A commit still pending counts however long ago it landed: it is the current lag.
+    in_window = [item.commit for item in relevant if item.commit.landed_at >= since or item.commit.sha in pending]
     for commit in in_window:
         carrier = next(
             (

@@ -15,7 +15,9 @@ def run(args: argparse.Namespace) -> int:
     reader = common.deployment_reader(args, git, config)
     target = monitor.production_target(git, config, reader, args)
     components = common.select_components(config, args.components)
-    metrics = monitor.compute_metrics(git, config, components, target, reader, now, max_age)
+    state = common.assess(git, config, components, target, reader)
+    drifts = {drift.component: drift for drift in state.drifts}
+    metrics = monitor.compute_metrics(git, config, components, target, reader, now, max_age, drifts)
     if args.format == "json":
         print(json.dumps({"target": target, "components": [m.to_json() for m in metrics]}, indent=2))
     else:

@@ -67,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
     manual = common.select_components(config, args.components)
     state = common.assess(git, config, manual, target, reader)
     overdue = [drift for drift in state.drifts if drift.overdue(now, max_age)]
-    metrics = compute_metrics(git, config, manual, target, reader, now, max_age) if args.metrics else []
+    drifts = {drift.component: drift for drift in state.drifts}
+    metrics = compute_metrics(git, config, manual, target, reader, now, max_age, drifts) if args.metrics else []
     repo_url = actions_io.repo_url()
 
     print(
@@ -248,7 +249,10 @@ def production_target(git, config: Config, reader, args: argparse.Namespace) -> 
         return git.resolve("HEAD")
 
 
-def compute_metrics(git, config: Config, components, target: str, reader, now: int, max_age: int) -> list:
+def compute_metrics(
+    git, config: Config, components, target: str, reader, now: int, max_age: int, drifts: dict[str, Drift] | None = None
+) -> list:
+    """Lag metrics over the window; commits still pending now count whenever they landed."""
     from dualdeploy.changes import History
     from dualdeploy.deployments import deployment_history
     from dualdeploy.drift import ComponentPaths, relevant_commits
@@ -257,27 +261,28 @@ def compute_metrics(git, config: Config, components, target: str, reader, now: i
     window = WINDOW_DAYS * 86400
     since = now - window
     histories = {component.name: deployment_history(reader, component, since) for component in components}
-    shas = [d.sha for deployments in histories.values() for d in deployments if d.sha and git.try_resolve(d.sha)]
-    history = History(git, target, shas, since=since)
+    present = git.existing({d.sha for deployments in histories.values() for d in deployments if d.sha})
+    history = History(git, target, sorted(present), since=since)
     paths = ComponentPaths(config.filters())
-    ancestry: dict[tuple[str, str], bool] = {}
-
-    def contains(deployed_sha: str, commit_sha: str) -> bool:
-        key = (deployed_sha, commit_sha)
-        if key not in ancestry:
-            ancestry[key] = (
-                git._run("merge-base", "--is-ancestor", commit_sha, deployed_sha, check=False).returncode == 0
-            )
-        return ancestry[key]
-
+    commits = list(history.commits.values())
     results = []
     for component in components:
         filters = [f"component:{component.name}", *(f"shared:{group}" for group in component.uses)]
-        relevant = relevant_commits(paths, filters, list(history.commits.values()))
-        known = [d for d in histories[component.name] if d.sha and git.try_resolve(d.sha)]
+        relevant = list(relevant_commits(paths, filters, commits))
+        drift = (drifts or {}).get(component.name)
+        pending = drift.pending if drift else ()
+        relevant += [item for item in pending if item.commit.sha not in history.commits]
+        known = [d for d in histories[component.name] if d.sha in present]
         results.append(
             component_metrics(
-                component.name, relevant, known, contains, now=now, window_seconds=window, overdue_after=max_age
+                component.name,
+                relevant,
+                known,
+                history.contains,
+                now=now,
+                window_seconds=window,
+                overdue_after=max_age,
+                pending={item.commit.sha for item in pending},
             )
         )
     return results

@@ -23,11 +23,11 @@ def run(args: argparse.Namespace) -> int:
     if args.on_stale not in ("fail", "warn"):
         raise DualDeployError(f"must be 'fail' or 'warn', not {args.on_stale!r}", key="on-stale")
     grace_seconds = parse_grace(args.grace_minutes)
+    now = common.now_from(args)
     git, config = common.open_config(args)
     target = dashboard.target_of(git, args)
     components = common.select_components(config, args.components)
     state = common.assess(git, config, components, target, common.deployment_reader(args, git, config))
-    now = common.now_from(args)
     behind = [drift for drift in state.drifts if drift.status in (STALE, DIVERGED) and drift.pending]
     overdue = [drift for drift in behind if drift.overdue(now, grace_seconds)]
     unknown = [drift for drift in state.drifts if drift.status == UNKNOWN]
