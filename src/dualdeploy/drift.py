@@ -68,7 +68,9 @@ class Drift:
             return False
         return self.waiting_seconds(now) > grace_seconds
 
-    def to_json(self) -> dict:
+    def to_json(self, limit: int | None = None) -> dict:
+        """`limit` caps the commits listed (newest first), for step outputs, which GitHub caps at 1 MB;
+        the counts always tell the whole number."""
         return {
             "component": self.component,
             "status": self.status,
@@ -76,8 +78,10 @@ class Drift:
             "deployed_at": self.deployment.deployed_at,
             "source": self.deployment.source,
             "reason": self.reason,
-            "pending_commits": [_commit_json(item) for item in self.pending],
-            "extra_commits": [_commit_json(item) for item in self.extra],
+            "pending_count": len(self.pending),
+            "pending_commits": [_commit_json(item) for item in self.pending[:limit]],
+            "extra_count": len(self.extra),
+            "extra_commits": [_commit_json(item) for item in self.extra[:limit]],
         }
 
 
@@ -104,8 +108,23 @@ class ComponentPaths:
         init=False, default_factory=dict
     )
 
+    _touching: dict[str, set[str]] = field(init=False, default_factory=dict)
+    indexed: set[str] = field(init=False, default_factory=set)
+
     def __post_init__(self) -> None:
         self._filter_set = FilterSet(self.filters)
+
+    def index(self, commits: Sequence[Commit]) -> None:
+        """Match every commit once and remember, per filter, the commits that touch it."""
+        for commit in commits:
+            self.relevant((), commit)
+            for name in self._matched[commit.sha][0]:
+                self._touching.setdefault(name, set()).add(commit.sha)
+            self.indexed.add(commit.sha)
+
+    def touching(self, component_filters: Sequence[str]) -> set[str]:
+        """Shas of indexed commits that touch any of the filters."""
+        return set().union(*(self._touching.get(name, ()) for name in component_filters))
 
     def relevant(self, component_filters: Sequence[str], commit: Commit) -> tuple[str, ...]:
         """The commit's paths that match any of the given filters (each commit is matched once)."""
@@ -124,11 +143,14 @@ class ComponentPaths:
 def relevant_commits(
     paths: ComponentPaths, component_filters: Sequence[str], commits: Sequence[Commit]
 ) -> tuple[PendingCommit, ...]:
+    """The commits that touch any of the filters, in the given order, with the paths that matter."""
+    wanted = paths.touching(component_filters)
     relevant = []
     for commit in commits:
-        matched = paths.relevant(component_filters, commit)
-        if matched:
-            relevant.append(PendingCommit(commit, matched))
+        if commit.sha in wanted or commit.sha not in paths.indexed:
+            matched = paths.relevant(component_filters, commit)
+            if matched:
+                relevant.append(PendingCommit(commit, matched))
     return tuple(relevant)
 
 

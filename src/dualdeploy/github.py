@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import github
 from github import Auth, Github, GithubException, GithubRetry
@@ -33,16 +34,21 @@ class PermissionMissing(GitHubError):
 
 @dataclass
 class RequestCounter:
-    """HTTP requests sent by this process, retries included."""
+    """HTTP requests sent by this process, retries included (providers read from several threads)."""
 
     count: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self) -> None:
+        with self._lock:
+            self.count += 1
 
 
 REQUESTS = RequestCounter()
 
 
 def _count(response, *args, **kwargs):  # requests' response hook signature
-    REQUESTS.count += 1
+    REQUESTS.add()
     return response
 
 
@@ -72,7 +78,7 @@ class _BudgetRetry(GithubRetry):
         return retry
 
     def increment(self, *args, **kwargs):
-        REQUESTS.count += 1  # the failed attempt that is being retried
+        REQUESTS.add()  # the failed attempt that is being retried
         if time.monotonic() > self.deadline:
             raise MaxRetryError(kwargs.get("_pool"), kwargs.get("url") or "", "time budget exhausted")
         return super().increment(*args, **kwargs)

@@ -77,10 +77,11 @@ class State:
 
 
 def assess(git: Git, config: Config, components: tuple[Component, ...], target: str, reader: DeploymentReader) -> State:
-    deployments = [resolve_sha(git, reader.read(component)) for component in components]
-    known = {deployment.sha for deployment in deployments if deployment.sha and git.try_resolve(deployment.sha)}
+    deployments = [resolve_sha(git, deployment) for deployment in read_all(reader, components)]
+    known = git.existing({deployment.sha for deployment in deployments if deployment.sha})
     history = History(git, target, sorted(known))
     paths = ComponentPaths(config.filters())
+    paths.index(list(history.commits.values()))
     drifts = []
     for component, deployment in zip(components, deployments, strict=True):
         filters = [f"component:{component.name}", *(f"shared:{group}" for group in component.uses)]
@@ -92,6 +93,19 @@ def assess(git: Git, config: Config, components: tuple[Component, ...], target: 
         extra = () if ancestor else relevant_commits(paths, filters, history.extra(deployment.sha))
         drifts.append(classify(deployment, known=True, ancestor=ancestor, pending=pending, extra=extra))
     return State(target=target, drifts=tuple(drifts))
+
+
+READ_WORKERS = 8
+
+
+def read_all(reader: DeploymentReader, components: tuple[Component, ...]) -> list[Deployment]:
+    """Each component's deployment, read a few at a time: the requests wait on the network, not on us."""
+    if len(components) < 2 or getattr(reader, "repo", None) is None:
+        return [reader.read(component) for component in components]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=READ_WORKERS) as pool:
+        return list(pool.map(reader.read, components))
 
 
 def resolve_sha(git: Git, deployment: Deployment) -> Deployment:

@@ -26,6 +26,13 @@ RUN_RESULTS = {
     "skipped": "not deployed by this run",
 }
 PENDING_BUDGETS = (20, 5, 1, 0)
+LIST_ALL_UP_TO = 300  # pending commits (over all rows) that the first, most detailed rendering may hold
+
+
+def budgets_for(rows: list[DashboardRow]) -> tuple[int, ...]:
+    """Skip the detailed rendering when it cannot fit anyway: each try renders the whole page."""
+    listed = sum(min(row.pending_count, PENDING_BUDGETS[0]) for row in rows)
+    return PENDING_BUDGETS if listed <= LIST_ALL_UP_TO else PENDING_BUDGETS[1:]
 
 
 @dataclass(frozen=True)
@@ -132,7 +139,7 @@ def render_dashboard(
             target_url=f"{repo_url}/commit/{target}" if repo_url else None,
             notes=notes or [],
         ),
-        PENDING_BUDGETS,
+        budgets_for(rows),
     )
 
 

@@ -24,6 +24,7 @@ STATE = re.compile(r"<!-- dualdeploy:state (\{.*?\}) -->")
 PULL_NUMBER = re.compile(r"\(#(\d+)\)\s*$|^Merge pull request #(\d+)")
 ISSUE_BUDGETS = (50, 20, 5, 0)
 WINDOW_DAYS = 30
+OUTPUT_COMMITS = 50  # pending commits listed per component in the step output (GitHub caps outputs at 1 MB)
 
 
 def marker_for(component: str | None) -> str:
@@ -117,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
 
     notified = notify_slack(webhook, alert, outcome, config, overdue, now=now, repo_url=repo_url)
 
-    actions_io.set_output("overdue", json.dumps([drift.to_json() for drift in overdue]))
+    actions_io.set_output("overdue", json.dumps([drift.to_json(limit=OUTPUT_COMMITS) for drift in overdue]))
     actions_io.set_output("issue-url", outcome.issue_urls[0] if outcome.issue_urls else "")
     if actions_io.in_actions():
         rows = dashboard.build_rows(config, state.drifts, repo_url=repo_url, now=now, grace_seconds=max_age)
@@ -265,6 +266,7 @@ def compute_metrics(
     history = History(git, target, sorted(present), since=since)
     paths = ComponentPaths(config.filters())
     commits = list(history.commits.values())
+    paths.index(commits)
     results = []
     for component in components:
         filters = [f"component:{component.name}", *(f"shared:{group}" for group in component.uses)]

@@ -46,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
             title=f"dualdeploy: {drift.component} unknown",
         )
     actions_io.set_output("in-sync", "true" if in_sync else "false")
-    actions_io.set_output("stale", json.dumps([drift.to_json() for drift in behind]))
+    # At most 50 commits per component in the output (GitHub caps outputs at 1 MB); the report has all.
+    actions_io.set_output("stale", json.dumps([drift.to_json(limit=50) for drift in behind]))
     actions_io.set_output("report", str(report_path))
     notified = notify_slack(config, behind, target, now=now, repo_url=repo_url)
     if actions_io.in_actions():
@@ -141,7 +142,7 @@ def write_report(path: str | None, target: str, now: int, grace_seconds: int, dr
                 "grace_seconds": grace_seconds,
                 "components": [dict(drift.to_json(), overdue=drift in overdue) for drift in drifts],
             },
-            indent=2,
+            separators=(",", ":"),  # the C encoder: a report can hold thousands of commits
         )
         + "\n",
         encoding="utf-8",
