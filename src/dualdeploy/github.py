@@ -4,6 +4,7 @@ count, and failures turned into one line that says what was tried and which perm
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 import time
@@ -122,6 +123,8 @@ def connect(token: str, *, base_url: str | None = None, budget_seconds: float | 
             key="github-token",
         )
     Requester.injectConnectionClasses(_CountingHTTPConnection, _CountingHTTPSConnection)
+    # PyGithub logs every retried 403 at INFO on stderr; the suite reports failures itself, in one line.
+    logging.getLogger("github").setLevel(logging.WARNING)
     return Github(
         auth=Auth.Token(token),
         base_url=base_url or api_url(),

@@ -354,10 +354,11 @@ class IssueKeeper:
 
         names = sorted(drift.component for drift in overdue)
         body = self.body(marker, overdue, previous=previous.get("follows"))
-        if body != issue.body:
+        title = issue_title(overdue)
+        if body != issue.body or title != issue.title:
             old_body = issue.body
             with call(f"update alert issue #{issue.number}", permission="issues: write"):
-                issue.edit(body=body)
+                issue.edit(title=title, body=body)
             self.outcome.actions.append(f"updated alert issue #{issue.number}")
             self.outcome.slack_reverts.append(lambda: self._restore(issue, old_body))
         else:
@@ -397,9 +398,7 @@ class IssueKeeper:
             self.outcome.previous_slack.add(previous.get("slack"))
             self.update(existing, marker, overdue, previous)
             return
-        title = ("Agents not deployed: " if len(overdue) > 1 else "Agent not deployed: ") + ", ".join(
-            drift.component for drift in overdue
-        )
+        title = issue_title(overdue)
         with call("open the alert issue", permission="issues: write"):
             issue = self.repo.create_issue(
                 title=title, body=body, labels=["deployment", "alert"], assignees=self.assignees(overdue)
@@ -514,6 +513,12 @@ class IssueKeeper:
             pr_numbers=numbers,
             pr_links=links,
         )
+
+
+def issue_title(overdue: list[Drift]) -> str:
+    """The alert issue's title follows the overdue set (the issue is found by its marker, not by this)."""
+    names = ", ".join(drift.component for drift in overdue)
+    return ("Agents not deployed: " if len(overdue) > 1 else "Agent not deployed: ") + names
 
 
 def render_text(template: str, **context) -> str:
