@@ -40,6 +40,14 @@ class _Parser(argparse.ArgumentParser):
         raise DualDeployError(f"{message} (see `{self.prog} --help`)")
 
 
+def _switch(parser: argparse.ArgumentParser, name: str, default: bool, help_text: str) -> None:
+    """`--name` / `--no-name`, defaulting to the DD_NAME variable (how the actions pass it), else `default`."""
+    variable = "DD_" + name.upper().replace("-", "_")
+    parser.add_argument(
+        f"--{name}", action=argparse.BooleanOptionalAction, default=_flag(variable, default), help=help_text
+    )
+
+
 def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--repo",
@@ -76,18 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="pr: merge base of base and head (three dots); push: base..head (default: pr)",
     )
     detect.add_argument("--format", choices=("json", "markdown", "text"), default=_env("DD_FORMAT", "text"))
-    detect.add_argument(
-        "--comment",
-        action=argparse.BooleanOptionalAction,
-        default=_flag("DD_COMMENT", True),
-        help="in a pull request workflow, keep the sticky comment (default: on)",
-    )
-    detect.add_argument(
-        "--labels",
-        action=argparse.BooleanOptionalAction,
-        default=_flag("DD_LABELS", True),
-        help="in a pull request workflow, keep the labels (default: on)",
-    )
+    _switch(detect, "comment", True, "in a pull request workflow, keep the sticky comment (default: on)")
+    _switch(detect, "labels", True, "in a pull request workflow, keep the labels (default: on)")
     detect.add_argument(
         "--github-token",
         default=_env("DD_GITHUB_TOKEN", _env("GITHUB_TOKEN")),
@@ -147,12 +145,7 @@ def _add_state_commands(commands) -> None:
     )
     sync.add_argument("--on-stale", default=_env("DD_ON_STALE", "fail"), help="fail (exit 1) or warn (default: fail)")
     sync.add_argument("--report", default=_env("DD_REPORT"), help="where to write the JSON report")
-    sync.add_argument(
-        "--fail-on-notify-error",
-        action=argparse.BooleanOptionalAction,
-        default=_flag("DD_FAIL_ON_NOTIFY_ERROR", False),
-        help="exit 1 when Slack cannot be reached (default: a warning)",
-    )
+    _switch(sync, "fail-on-notify-error", False, "exit 1 when Slack cannot be reached (default: a warning)")
 
     status = commands.add_parser(
         "status",
@@ -201,24 +194,9 @@ def _add_state_commands(commands) -> None:
                 default=_env("DD_ISSUE_MODE"),
                 help="one alert issue, or one per component (default: the config's)",
             )
-            watch.add_argument(
-                "--fail-on-overdue",
-                action=argparse.BooleanOptionalAction,
-                default=_flag("DD_FAIL_ON_OVERDUE", True),
-                help="exit 1 when something is overdue",
-            )
-            watch.add_argument(
-                "--metrics",
-                action=argparse.BooleanOptionalAction,
-                default=_flag("DD_METRICS", True),
-                help="compute the lag metrics (default: on)",
-            )
-            watch.add_argument(
-                "--fail-on-notify-error",
-                action=argparse.BooleanOptionalAction,
-                default=_flag("DD_FAIL_ON_NOTIFY_ERROR", False),
-                help="exit 1 when Slack cannot be reached (default: a warning)",
-            )
+            _switch(watch, "fail-on-overdue", True, "exit 1 when something is overdue")
+            _switch(watch, "metrics", True, "compute the lag metrics (default: on)")
+            _switch(watch, "fail-on-notify-error", False, "exit 1 when Slack cannot be reached (default: a warning)")
 
     record = commands.add_parser(
         "record", aliases=["record-deployment"], help="record that a component now runs a commit (a GitHub deployment)"

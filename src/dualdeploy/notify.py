@@ -36,7 +36,7 @@ from slack_sdk.webhook import WebhookClient
 from dualdeploy import actions_io
 from dualdeploy.drift import Drift, PendingCommit
 from dualdeploy.errors import DualDeployError
-from dualdeploy.render import escape_markdown, format_duration, templates_dir
+from dualdeploy.render import escape_markdown, format_duration, new_environment
 
 # Slack's Block Kit limits (https://api.slack.com/reference/block-kit/blocks).
 SECTION_TEXT_LIMIT = 3000
@@ -107,14 +107,7 @@ def _finalize(value: object) -> object:
 @cache
 def slack_environment() -> jinja2.Environment:
     """The Jinja environment of `templates/slack/*.json.j2` (used by `render.render_slack`)."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(templates_dir()),
-        autoescape=False,
-        finalize=_finalize,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    env = new_environment(_finalize)
     # Jinja's tojson writes "<" as \u003c, which would reach Slack as "<" after all.
     del env.filters["tojson"]
     env.filters["link"] = slack_link

@@ -101,17 +101,23 @@ def templates_dir() -> Path:
     return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / "templates"
 
 
-@cache
-def environment() -> jinja2.Environment:
-    env = jinja2.Environment(
+def new_environment(finalize: Callable[[object], object], **options: object) -> jinja2.Environment:
+    """A Jinja environment over templates/ whose `finalize` escapes every expression for its medium."""
+    return jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir()),
         autoescape=False,
-        finalize=_finalize,
+        finalize=finalize,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
-        keep_trailing_newline=True,
+        **options,
     )
+
+
+@cache
+def environment() -> jinja2.Environment:
+    """The Markdown environment: comments, issues, summaries, generated docs."""
+    env = new_environment(_finalize, keep_trailing_newline=True)
     env.filters["md"] = escape_markdown
     env.filters["html"] = escape_html
     env.filters["code"] = code_span
