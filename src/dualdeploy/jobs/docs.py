@@ -5,9 +5,11 @@ of the file is its owner's. `--check` writes nothing: it prints a unified diff o
 and exits 1, so CI fails when someone edits the config and forgets the docs, or edits a generated
 part by hand.
 
-The status page is the one target with live data: with a token it is a snapshot of GitHub at the
-time it was generated. `--check` never reads GitHub, so a snapshot carries a fingerprint of the
-page it would be without a token; the check compares fingerprints, which changes only with the config.
+The status page is the dashboard (`dashboard.build_rows` and its template) as a page, and the one
+target with live data: with a token it is a snapshot of GitHub at the time it was generated;
+without one every component is unknown. `--check` never reads GitHub, so a snapshot carries a
+fingerprint of the page it would be without a token; the check compares fingerprints, which
+changes only with the config.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -29,7 +31,11 @@ import bracex
 
 from dualdeploy import actions_io
 from dualdeploy.config import DEFAULT_CONFIG_PATH, Component, Config, load_config
+from dualdeploy.drift import Deployment, classify
 from dualdeploy.errors import EXIT_GAP, DualDeployError
+from dualdeploy.jobs import dashboard
+from dualdeploy.jobs.dashboard import DashboardRow
+from dualdeploy.jobs.monitor import AlertItem
 from dualdeploy.markers import HASH, MARKDOWN, CommentStyle, find_sections, section_body, update_section
 from dualdeploy.render import SafeMarkdown, render
 
@@ -160,17 +166,32 @@ def codeowners_entries(config: Config) -> tuple[OwnersEntry, ...]:
     return tuple(entries)
 
 
+# --- the stale-agent issue template ---------------------------------------------------------------
+
+
+def stale_agent_forms(config: Config) -> tuple[AlertItem, ...]:
+    """The monitor's alert items, as far as the config knows them: the template fills in the rest."""
+    return tuple(
+        AlertItem(
+            name=component.name,
+            sha=None,
+            deployed_at=None,
+            commit_url=None,
+            repo_url=None,
+            deploy_url=None,  # issue bodies do not resolve relative links
+            workflow=component.deploy_workflow,
+            owners=component.owners,
+            waited="",
+            pending=(),
+        )
+        for component in config.manual_components()
+    )
+
+
 # --- the status page ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class StatusRow:
-    component: Component
-    deployed_sha: str | None = None
-    deployed_at: str | None = None
-    pending: int | None = None
-    status: str = "unknown"
-    reason: str = ""
+NO_TOKEN = "no token: generated without GitHub access"
 
 
 @dataclass(frozen=True)
@@ -179,7 +200,7 @@ class HistoryRow:
     environment: str
     sha: str
     state: str
-    created_at: str
+    created_at: int  # unix seconds
     creator: str
     url: str | None = None
 
@@ -188,22 +209,26 @@ class HistoryRow:
 class LiveStatus:
     """What GitHub said when the page was generated; None in the page's context means no token."""
 
-    rows: tuple[StatusRow, ...]
+    rows: tuple[DashboardRow, ...]
     history: tuple[HistoryRow, ...]
     target_sha: str
+    target_url: str
     branch: str
-    read_at: str
+    read_at: int  # unix seconds
 
 
-def _moment(value: int | datetime | None) -> str | None:
-    if value is None:
-        return None
-    moment = datetime.fromtimestamp(value, timezone.utc) if isinstance(value, int) else value
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+def rows_without_token(config: Config) -> tuple[DashboardRow, ...]:
+    """The dashboard's rows when nothing was read: every component unknown, and why."""
+    drifts = tuple(
+        classify(Deployment(component.name, None, reason=NO_TOKEN), known=False, ancestor=False, pending=())
+        for component in config.components
+    )
+    # The clock only dates pending commits, and unknown rows have none: the page stays the same.
+    return tuple(dashboard.build_rows(config, drifts, repo_url=None, now=0))
 
 
 def read_live_status(args: argparse.Namespace, config: Config) -> LiveStatus | None:
-    """The deployed commit and drift of every component, and recent deployments; None without a token."""
+    """The dashboard's rows for every component, and recent deployments; None without a token."""
     token = getattr(args, "github_token", None) or ""
     if not token:
         return None
@@ -216,32 +241,24 @@ def read_live_status(args: argparse.Namespace, config: Config) -> LiveStatus | N
     from dualdeploy import github
     from dualdeploy.changes import Git
     from dualdeploy.deployments import DeploymentReader
-    from dualdeploy.jobs.common import assess
+    from dualdeploy.jobs.common import assess, now_from
 
     actions_io.mask(token)
     repo = github.connect(token).get_repo(repository)
     with github.call(f"read the repository {repository}", permission="contents: read"):
         branch = repo.default_branch
+        repo_url = repo.html_url
     git = Git(args.repo)
     target = git.try_resolve(f"origin/{branch}") or git.resolve("HEAD")
     state = assess(git, config, config.components, target, DeploymentReader(repo, default_branch=branch))
-    rows = tuple(
-        StatusRow(
-            component=component,
-            deployed_sha=drift.deployment.sha,
-            deployed_at=_moment(drift.deployment.deployed_at),
-            pending=len(drift.pending) if drift.deployment.sha else None,
-            status=drift.status,
-            reason=drift.reason,
-        )
-        for component, drift in zip(config.components, state.drifts, strict=True)
-    )
+    now = now_from(args)
     return LiveStatus(
-        rows=rows,
+        rows=tuple(dashboard.build_rows(config, state.drifts, repo_url=repo_url, now=now)),
         history=recent_deployments(repo, config),
         target_sha=target,
+        target_url=f"{repo_url}/commit/{target}",
         branch=branch,
-        read_at=_moment(datetime.now(timezone.utc)) or "",
+        read_at=now,
     )
 
 
@@ -268,7 +285,7 @@ def recent_deployments(repo, config: Config, limit: int = HISTORY_LIMIT) -> tupl
                             environment=environment,
                             sha=deployment.sha,
                             state=newest.state if newest else "no status",
-                            created_at=_moment(deployment.created_at) or "",
+                            created_at=int(deployment.created_at.timestamp()),
                             creator=deployment.creator.login if deployment.creator else "",
                             url=(newest.log_url or newest.environment_url or None) if newest else None,
                         ),
@@ -326,13 +343,16 @@ class DocsContext:
 
     def body(self, target: Target, *, live: bool = True) -> str:
         values = self.values(target)
+        if target.key == "issue-template":
+            values["items"] = stale_agent_forms(self.config)
         if target.key == "codeowners":
             values["entries"] = codeowners_entries(self.config)
             values["plain"] = SafeMarkdown
         if target.key == "status":
             snapshot = self.live if live else None
             values["live"] = snapshot
-            values["rows"] = snapshot.rows if snapshot else tuple(StatusRow(c) for c in self.config.components)
+            values["rows"] = snapshot.rows if snapshot else rows_without_token(self.config)
+            values["budget"] = dashboard.PENDING_BUDGETS[0]
             values["fingerprint"] = self.structure_fingerprint(target) if snapshot else ""
         return render(target.template, **values)
 
