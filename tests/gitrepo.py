@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+from datetime import datetime
 from pathlib import Path
+
+EXAMPLE_MONOREPO = Path(__file__).resolve().parents[1] / "examples" / "monorepo"
+CONFIG_PATH = ".github/dual-deploy.yml"
+EXAMPLE_CONFIG = (EXAMPLE_MONOREPO / CONFIG_PATH).read_text()
+T0 = 1_700_000_000  # 2023-11-14 22:13:20 UTC, where the dated histories of the tests start
 
 AUTHOR = {
     "GIT_AUTHOR_NAME": "Ada Tester",
@@ -70,3 +77,43 @@ class GitRepo:
     def move(self, source: str, target: str) -> None:
         (self.path / target).parent.mkdir(parents=True, exist_ok=True)
         self.git("mv", source, target)
+
+
+def example_monorepo(path: Path, *, date: str | None = None) -> GitRepo:
+    """The bundled example monorepo copied to `path`, all of it in one commit "Initial monorepo"."""
+    shutil.copytree(EXAMPLE_MONOREPO, path)
+    repo = GitRepo(path)
+    repo.commit("Initial monorepo", date=date)
+    return repo
+
+
+def with_example_config(path: Path, files: dict[str, str | bytes], *, date: str | None = None) -> GitRepo:
+    """A repository whose first commit "base" holds the example's config and `files`."""
+    repo = GitRepo(path)
+    repo.commit("base", {CONFIG_PATH: EXAMPLE_CONFIG, **files}, date=date)
+    return repo
+
+
+def example_feature_branch(path: Path) -> GitRepo:
+    """The example's config with the API, the tenant agent and the web client on main, and a
+    new branch `feature` checked out."""
+    repo = with_example_config(
+        path,
+        {
+            "server/src/index.ts": "1",
+            "server/src/agent-v2/deploy/tenant/index.ts": "1",
+            "apps/web/a.tsx": "1",
+        },
+    )
+    repo.checkout("feature", new=True)
+    return repo
+
+
+def at(seconds: int) -> str:
+    """A git date `seconds` after T0 (author and committer)."""
+    return f"@{T0 + seconds} +0000"
+
+
+def git_date(moment: datetime) -> str:
+    """`moment` as a date git takes for author and committer."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S%z")

@@ -1,49 +1,22 @@
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from markdown_it import MarkdownIt
 
-from gitrepo import GitRepo
-
-EXAMPLE_CONFIG = (Path(__file__).parents[1] / "examples/monorepo/.github/dual-deploy.yml").read_text()
-SRC = str(Path(__file__).parents[1] / "src")
-
-
-def dualdeploy(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "DD_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "dualdeploy", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env={**clean, "PYTHONPATH": SRC, **(env or {})},
-    )
+from gitrepo import EXAMPLE_CONFIG, GitRepo, example_feature_branch
+from runner import Dualdeploy, run_process
 
 
 @pytest.fixture
 def repo(tmp_path: Path) -> GitRepo:
-    repo = GitRepo(tmp_path / "mono")
-    repo.commit(
-        "base",
-        {
-            ".github/dual-deploy.yml": EXAMPLE_CONFIG,
-            "server/src/index.ts": "1",
-            "server/src/agent-v2/deploy/tenant/index.ts": "1",
-            "apps/web/a.tsx": "1",
-        },
-    )
-    repo.checkout("feature", new=True)
-    return repo
+    return example_feature_branch(tmp_path / "mono")
 
 
 def test_json_output_shape(repo: GitRepo) -> None:
     repo.commit("shared change", {"server/src/lib/x.ts": "new", "server/src/agent-v2/deploy/tenant/index.ts": "2"})
-    result = dualdeploy("detect", "--repo", str(repo.path), "--base", "main", "--head", "feature", "--format", "json")
+    result = run_process("detect", "--repo", str(repo.path), "--base", "main", "--head", "feature", "--format", "json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["base"] == repo.git("rev-parse", "main") and report["head"] == repo.head()
@@ -61,7 +34,7 @@ def test_json_output_shape(repo: GitRepo) -> None:
 
 def test_without_arguments_compares_the_current_branch_with_the_default_branch(repo: GitRepo) -> None:
     repo.commit("agent", {"server/src/agent-v2/deploy/tenant/index.ts": "3"})
-    result = dualdeploy("detect", cwd=repo.path)
+    result = run_process("detect", cwd=repo.path)
     assert result.returncode == 0, result.stderr
     assert "tenant-agent: needs a MANUAL deploy" in result.stdout
     assert "Manual deploy required after merge." in result.stdout
@@ -76,7 +49,7 @@ def test_markdown_comment_escapes_hostile_file_names(repo: GitRepo) -> None:
         "server/src/agent-v2/deploy/tenant/new\nline.ts": "1",
     }
     repo.commit("hostile", hostile)
-    result = dualdeploy(
+    result = run_process(
         "detect", "--repo", str(repo.path), "--base", "main", "--head", "feature", "--format", "markdown"
     )
     assert result.returncode == 0, result.stderr
@@ -95,7 +68,7 @@ def test_markdown_comment_fits_githubs_limit(repo: GitRepo) -> None:
     files = {f"server/src/agent-v2/deploy/tenant/{'d' * 120}/{index:05}.ts": "x" for index in range(3000)}
     files.update({f"server/src/lib/{'s' * 120}/{index:05}.ts": "x" for index in range(3000)})
     repo.commit("huge", files)
-    result = dualdeploy(
+    result = run_process(
         "detect", "--repo", str(repo.path), "--base", "main", "--head", "feature", "--format", "markdown"
     )
     assert result.returncode == 0, result.stderr
@@ -108,7 +81,7 @@ def test_bad_config_is_one_line_with_file_line_key_and_exit_2(repo: GitRepo) -> 
     repo.commit(
         "break config", {".github/dual-deploy.yml": EXAMPLE_CONFIG.replace("deploy: manual", "deploy: manualy", 1)}
     )
-    result = dualdeploy(
+    result = run_process(
         "detect", "--repo", str(repo.path), "--base", "main", "--head", "feature", env={"GITHUB_ACTIONS": "true"}
     )
     assert result.returncode == 2
@@ -123,17 +96,19 @@ def test_bad_refs_and_paths_exit_2_without_traceback(repo: GitRepo, args: list[s
     base = ["--repo", str(repo.path), "--base", "main", "--head", "feature"]
     for index in range(0, len(args), 2):
         base[base.index(args[index]) + 1] = args[index + 1]
-    result = dualdeploy("detect", *base)
+    result = run_process("detect", *base)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_usage_error_exits_2(repo: GitRepo) -> None:
-    result = dualdeploy("detect", "--format", "yaml")
+    result = run_process("detect", "--format", "yaml")
     assert result.returncode == 2 and "invalid choice" in result.stderr
 
 
-def test_actions_mode_reads_the_pull_request_event_and_sets_outputs(repo: GitRepo, tmp_path: Path) -> None:
+def test_actions_mode_reads_the_pull_request_event_and_sets_outputs(
+    repo: GitRepo, dualdeploy: Dualdeploy, tmp_path: Path
+) -> None:
     base = repo.git("rev-parse", "main")
     head = repo.commit("agent", {"server/src/agent-v2/deploy/tenant/index.ts": "9"})
     repo.checkout("main")
@@ -149,37 +124,23 @@ def test_actions_mode_reads_the_pull_request_event_and_sets_outputs(repo: GitRep
             }
         )
     )
-    output, summary = tmp_path / "output", tmp_path / "summary"
     result = dualdeploy(
         "detect",
         "--repo",
         str(repo.path),
         env={
-            "GITHUB_ACTIONS": "true",
+            "GITHUB_REPOSITORY": None,  # the event is all it has to go on
+            "GITHUB_SERVER_URL": None,
             "GITHUB_EVENT_NAME": "pull_request",
             "GITHUB_EVENT_PATH": str(event),
-            "GITHUB_OUTPUT": str(output),
-            "GITHUB_STEP_SUMMARY": str(summary),
             "DD_COMMENT": "false",
             "DD_LABELS": "false",
         },
+        as_process=True,
     )
     assert result.returncode == 0, result.stderr
-    outputs = parse_outputs(output.read_text())
+    outputs = result.outputs
     assert outputs["requires-manual-deploy"] == "true"
     assert json.loads(outputs["manual-components"]) == ["tenant-agent"]
     assert json.loads(outputs["components"])[0]["name"] == "tenant-agent"
-    assert "Manual deploy needed after merge" in summary.read_text()
-
-
-def parse_outputs(text: str) -> dict[str, str]:
-    outputs, lines = {}, iter(text.splitlines())
-    for line in lines:
-        name, delimiter = line.split("<<", 1)
-        value = []
-        for inner in lines:
-            if inner == delimiter:
-                break
-            value.append(inner)
-        outputs[name] = "\n".join(value)
-    return outputs
+    assert "Manual deploy needed after merge" in result.summary

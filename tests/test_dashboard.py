@@ -11,11 +11,10 @@ import pytest
 from markdown_it import MarkdownIt
 
 from fakegithub import FakeGitHub
-from gitrepo import GitRepo
-from test_cli_detect import EXAMPLE_CONFIG
-from test_sync_check import REPO, Dualdeploy, Run
+from gitrepo import T0, GitRepo, at, with_example_config
+from runner import Dualdeploy, Run
 
-T0 = 1_700_000_000  # 2023-11-14 22:13:20 UTC
+REPO = "octo/mono"
 NOW = T0 + 7_200
 TENANT = "server/src/agent-v2/deploy/tenant/index.ts"
 SUPPORT = "server/src/agent-v2/deploy/support/index.ts"
@@ -23,17 +22,8 @@ HOSTILE = "<script>alert(1)</script> | @acme/agents-team [x](javascript:alert(1)
 URL = "https://github.com/octo/mono"
 
 
-def at(seconds: int) -> str:
-    return f"@{T0 + seconds} +0000"
-
-
 def moment(seconds: int) -> datetime:
     return datetime.fromtimestamp(T0 + seconds, timezone.utc)
-
-
-@pytest.fixture
-def dualdeploy(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Dualdeploy:
-    return Dualdeploy(monkeypatch, capsys, tmp_path)
 
 
 @dataclass
@@ -44,19 +34,13 @@ class Scene:
 
 @pytest.fixture
 def scene(tmp_path: Path, fake_github: FakeGitHub) -> Scene:
-    repo = GitRepo(tmp_path / "mono")
-    scene = Scene(repo)
-    scene.shas["base"] = repo.commit(
-        "base",
-        {
-            ".github/dual-deploy.yml": EXAMPLE_CONFIG,
-            "server/src/index.ts": "1",
-            TENANT: "1",
-            SUPPORT: "1",
-            "apps/web/a.tsx": "1",
-        },
+    repo = with_example_config(
+        tmp_path / "mono",
+        {"server/src/index.ts": "1", TENANT: "1", SUPPORT: "1", "apps/web/a.tsx": "1"},
         date=at(0),
     )
+    scene = Scene(repo)
+    scene.shas["base"] = repo.head()
     scene.shas["tenant"] = repo.commit("Tenant: answer in French", {TENANT: "2"}, date=at(1_000))
     scene.shas["support"] = repo.commit(HOSTILE, {SUPPORT: "2"}, date=at(1_100), author="@mallory | x <m@example.com>")
     scene.shas["api"] = repo.commit("API: faster", {"server/src/index.ts": "2"}, date=at(1_200))

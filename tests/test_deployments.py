@@ -27,6 +27,7 @@ from gitrepo import GitRepo
 
 REPO = "octo/mono"
 START = datetime(2024, 3, 1, 12, 0, tzinfo=timezone.utc)
+pytestmark = pytest.mark.usefixtures("keep_request_count")  # every test here connects itself
 
 
 def sha(number: int) -> str:
@@ -35,12 +36,6 @@ def sha(number: int) -> str:
 
 def component(name: str = "tenant-agent", deployed: DeployedSource | None = None) -> Component:
     return Component(name, "manual", ("server/src/agent-v2/deploy/tenant/**",), deployed=deployed)
-
-
-@pytest.fixture(autouse=True)
-def _keep_request_count(monkeypatch: pytest.MonkeyPatch) -> None:
-    """GitHub clients made here count into the process-wide counter: leave it as it was."""
-    monkeypatch.setattr(github.REQUESTS, "count", github.REQUESTS.count)
 
 
 @pytest.fixture

@@ -1,35 +1,21 @@
 """The detect job on a pull request, against the fake GitHub: sticky comment, labels, rights."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from fakegithub import FakeGitHub
-from gitrepo import GitRepo
-from test_cli_detect import EXAMPLE_CONFIG, parse_outputs
+from gitrepo import GitRepo, example_feature_branch
+from runner import Dualdeploy, Run
 
-SRC = str(Path(__file__).parents[1] / "src")
 REPO = "octo/mono"
 MARKER = "<!-- dualdeploy:detect-agent-impact -->"
 
 
 @pytest.fixture
 def repo(tmp_path: Path) -> GitRepo:
-    repo = GitRepo(tmp_path / "mono")
-    repo.commit(
-        "base",
-        {
-            ".github/dual-deploy.yml": EXAMPLE_CONFIG,
-            "server/src/index.ts": "1",
-            "server/src/agent-v2/deploy/tenant/index.ts": "1",
-            "apps/web/a.tsx": "1",
-        },
-    )
-    repo.checkout("feature", new=True)
+    repo = example_feature_branch(tmp_path / "mono")
     repo.commit("agent change", {"server/src/agent-v2/deploy/tenant/index.ts": "2"})
     return repo
 
@@ -43,7 +29,8 @@ def fake(fake_github: FakeGitHub, repo: GitRepo) -> FakeGitHub:
 
 def run_detect(
     fake: FakeGitHub, repo: GitRepo, tmp_path: Path, *, token: str = "test-token", head_repo: str = REPO, **env: str
-) -> tuple[subprocess.CompletedProcess, dict, str]:
+) -> tuple[Run, dict[str, str], str]:
+    """`dualdeploy detect` as its own process, on pull request #7 from `head_repo`."""
     event = {
         "pull_request": {
             "number": 7,
@@ -53,30 +40,19 @@ def run_detect(
         "repository": {"full_name": REPO},
     }
     (tmp_path / "event.json").write_text(json.dumps(event))
-    output, summary = tmp_path / "output", tmp_path / "summary"
-    output.write_text("")
-    summary.write_text("")
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "DD_"))}
-    result = subprocess.run(
-        [sys.executable, "-m", "dualdeploy", "detect", "--repo", str(repo.path)],
-        capture_output=True,
-        text=True,
+    result = Dualdeploy(tmp_path, repository=REPO)(
+        "detect",
+        "--repo",
+        str(repo.path),
         env={
-            **clean,
-            "PYTHONPATH": SRC,
-            "GITHUB_ACTIONS": "true",
             "GITHUB_EVENT_NAME": "pull_request",
             "GITHUB_EVENT_PATH": str(tmp_path / "event.json"),
-            "GITHUB_REPOSITORY": REPO,
-            "GITHUB_SERVER_URL": "https://github.com",
-            "GITHUB_API_URL": fake.url,
-            "GITHUB_TOKEN": token,
-            "GITHUB_OUTPUT": str(output),
-            "GITHUB_STEP_SUMMARY": str(summary),
+            **fake.env(token),
             **env,
         },
+        as_process=True,
     )
-    return result, parse_outputs(output.read_text()), summary.read_text()
+    return result, result.outputs, result.summary
 
 
 def ours(fake: FakeGitHub) -> list:

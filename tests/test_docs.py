@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from markdown_it import MarkdownIt
 
 from dualdeploy import cli
+from dualdeploy.changes import Commit
+from dualdeploy.config import load_config
+from dualdeploy.drift import PendingCommit
 from dualdeploy.errors import DualDeployError
-from dualdeploy.jobs.docs import TARGETS, codeowners_patterns
+from dualdeploy.jobs.dashboard import render_dashboard
+from dualdeploy.jobs.docs import NO_TOKEN, TARGETS, codeowners_patterns, rows_without_token
+from dualdeploy.jobs.monitor import AlertItem
 from dualdeploy.markers import HASH, MARKDOWN, find_sections, update_section
+from dualdeploy.render import SafeMarkdown, render
 from fakegithub import FakeGitHub
 from gitrepo import GitRepo
+from runner import clean_environment, run_process
 
 ROOT = Path(__file__).resolve().parents[1]
-SRC = str(ROOT / "src")
 GENERATED = [target.path for target in TARGETS if not target.only_if_present]
 MARKDOWN_FILES = [path for path in GENERATED if path.endswith(".md")]
 
@@ -57,9 +61,7 @@ shared:
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith(("GITHUB_", "DD_")):
-            monkeypatch.delenv(name)
+    clean_environment(monkeypatch)
 
 
 @pytest.fixture
@@ -88,6 +90,8 @@ def tables(markdown: str) -> list[list[list[str]]]:
     for token in tokens:
         if token.type == "table_open":
             found.append([])
+        elif token.type == "table_close":
+            row = None
         elif token.type == "tr_open":
             row = []
         elif token.type == "tr_close":
@@ -393,9 +397,9 @@ def test_every_markdown_file_parses_and_its_tables_have_the_cells(repo: Path, ca
     assert status[0] == ["Component", "Deploys", "Deployed commit", "When", "Pending", "Status", "Deploy"]
     assert [row[0] for row in status[1:]] == ["api", "client", "tenant-agent", "billing-agent"]
     for row in status[1:]:
-        assert row[2:6] == ["unknown"] * 4, row
-    assert status[3][1] == "manual" and status[3][6] == "deploy-agents.yml"
-    assert status[1][6] == "on merge"
+        assert row[2:4] == ["—", "—"] and row[5] == "❔ unknown", row
+    assert status[3][1] == "manual" and status[3][6] == "Run deploy-agents.yml"
+    assert status[1][6] == "deploys on merge"
 
     pr = parsed[".github/pull_request_template.md"][0]
     assert pr[0] == ["Agent", "How to deploy after merge", "How to verify"]
@@ -418,7 +422,10 @@ def test_every_markdown_file_parses_and_its_tables_have_the_cells(repo: Path, ca
         assert "server/src/agent-v2/deploy/tenant/**" in architecture[3][2]
 
     issue = parsed[".github/ISSUE_TEMPLATE/stale-agent.md"]
-    assert [row[0] for row in issue[1][1:]] == ["tenant-agent", "billing-agent"]
+    assert len(issue) == 3, "a pending-commits table per manual agent, then how to fix"
+    assert issue[0][1] == ["<sha>", "subject", "author", "#number", "date and time (UTC)"]
+    assert issue[2][0] == ["Agent", "Deploy", "Verify"]
+    assert [row[0] for row in issue[2][1:]] == ["tenant-agent", "billing-agent"]
 
 
 def test_markdown_renders_safely(repo: Path, capsys) -> None:
@@ -440,6 +447,68 @@ def test_issue_template_front_matter(repo: Path, capsys) -> None:
     (repo / ".github/ISSUE_TEMPLATE/stale-agent.md").write_text(text.replace("assignees: []", "assignees: [ada]"))
     docs(repo, capsys=capsys)
     assert "assignees: [ada]" in (repo / ".github/ISSUE_TEMPLATE/stale-agent.md").read_text()
+
+
+def test_issue_template_is_the_monitors_alert_with_placeholders(repo: Path, capsys) -> None:
+    docs(repo, capsys=capsys)
+    form = (repo / ".github/ISSUE_TEMPLATE/stale-agent.md").read_text()
+    landed = 1_700_000_000
+    commit = Commit("b" * 40, "tenant change (#7)", "Ada", landed, landed, ("server/src/agent-v2/deploy/tenant/a.ts",))
+    item = AlertItem(
+        name="tenant-agent",
+        sha="a" * 40,
+        deployed_at=landed - 60,
+        commit_url=None,
+        repo_url=None,
+        deploy_url="https://github.com/acme/mono/actions/workflows/deploy-agents.yml",
+        workflow="deploy-agents.yml",
+        owners=SafeMarkdown("@acme/agents-team"),
+        waited="3 h",
+        pending=(PendingCommit(commit, commit.paths),),
+    )
+    alert = render(
+        "monitor_issue.md.j2",
+        marker=SafeMarkdown("<!-- marker -->"),
+        state=SafeMarkdown("<!-- state -->"),
+        target="c" * 40,
+        target_url=None,
+        items=[item],
+        budget=50,
+        metrics=[],
+        previous=None,
+        max_age="1 h",
+    )
+
+    def section(text: str, name: str) -> list[str]:
+        """The agent's section: its heading, list and table, with the data cut off each line."""
+        lines = text.split(f"### `{name}`:", 1)[1].split("\n\n| Commit |")[0].splitlines()[1:]
+        table = "| Commit |" + text.split(f"### `{name}`:", 1)[1].split("\n| Commit |", 1)[1].split("\n", 1)[0]
+        return [line.split(":")[0] for line in lines if line] + [table]
+
+    assert (
+        section(form, "tenant-agent")
+        == section(alert, "tenant-agent")
+        == [
+            "- Deployed",
+            "- Deploy",
+            "- Owners",
+            "| Commit | Subject | Author | Pull request | On production since |",
+        ]
+    )
+    assert "- Deployed: `<sha>` at *date and time (UTC)*" in form
+    assert "### `billing-agent`: *N* commits waiting for *how long*" in form
+    assert "### `api`" not in form, "the monitor alerts about manual components only"
+
+
+def test_status_page_table_is_the_dashboards(repo: Path, capsys) -> None:
+    docs(repo, capsys=capsys)
+    page = (repo / "docs/DEPLOYMENT_STATUS.md").read_text()
+    config = load_config(repo / ".github/dual-deploy.yml")
+    summary = render_dashboard("Deployment status", "c" * 40, list(rows_without_token(config)), repo_url=None)
+    table = summary[summary.index("| Component |") :].split("\n\n")[0]
+    assert table in page
+    assert all(row.reason == NO_TOKEN for row in rows_without_token(config))
+    assert NO_TOKEN not in page, "one sentence says there is no token, not one per row"
 
 
 # --- the status page with a token ----------------------------------------------------------------
@@ -477,12 +546,15 @@ def test_status_page_with_live_data_and_check_without_a_token(tmp_path: Path, fa
     assert status == 0, err
     page = (git.path / "docs/DEPLOYMENT_STATUS.md").read_text()
     rows = {row[0]: row for row in tables(page)[0][1:]}
-    assert rows["api"][2] == git.head()[:7] and rows["api"][5].endswith("in sync") and rows["api"][4] == "0"
-    assert rows["tenant-agent"][2] == deployed[:7] and rows["tenant-agent"][4] == "1"
-    assert rows["tenant-agent"][5].endswith("stale")
-    assert rows["client"][5] == "unknown" and rows["client"][2] == "unknown"
-    assert "- `client`: no successful deployment of environment 'client' yet" in page
-    history = tables(page)[1]
+    assert rows["api"][2] == git.head()[:7] and rows["api"][5] == "✅ in sync" and rows["api"][4] == "0"
+    assert rows["tenant-agent"][2] == deployed[:7] and rows["tenant-agent"][4] == "1: tenant change"
+    assert rows["tenant-agent"][5].startswith("🟠 stale (1 behind for ")
+    assert rows["client"][5] == "❔ unknown" and rows["client"][2] == "—"
+    assert f"[`{deployed[:7]}`](https://github.com/acme/mono/commit/{deployed})" in page
+    # Below the table, as in the job summary: why a row is what it is, and the pending commits.
+    assert "### client: unknown\n\nno successful deployment of environment 'client' yet" in page
+    assert "<details><summary>1 pending commit</summary>" in page
+    history = tables(page)[-1]
     assert history[0] == ["When", "Component", "Environment", "Commit", "State", "By"]
     assert sorted(row[1] for row in history[1:]) == ["api", "tenant-agent"]
     assert "dualdeploy:status-structure sha256:" in page
@@ -505,14 +577,7 @@ def test_a_token_without_a_repository_is_an_error(repo: Path, capsys) -> None:
 
 
 def test_examples_docs_are_current() -> None:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "DD_"))}
-    result = subprocess.run(
-        [sys.executable, "-m", "dualdeploy", "docs", "--check", "--repo", "examples/monorepo"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={**clean, "PYTHONPATH": SRC},
-    )
+    result = run_process("docs", "--check", "--repo", "examples/monorepo", cwd=ROOT)
     assert result.returncode == 0, (
         f"the generated files in examples/monorepo are out of date; run "
         f"`dualdeploy docs --repo examples/monorepo`:\n{result.stdout}{result.stderr}"

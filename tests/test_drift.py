@@ -24,10 +24,8 @@ from dualdeploy.drift import (
     relevant_commits,
 )
 from dualdeploy.jobs import common
-from gitrepo import GitRepo
-from test_cli_detect import EXAMPLE_CONFIG
+from gitrepo import T0, GitRepo, at, with_example_config
 
-T0 = 1_700_000_000  # 2023-11-14 22:13:20 UTC
 TENANT = "server/src/agent-v2/deploy/tenant/index.ts"
 SUPPORT = "server/src/agent-v2/deploy/support/index.ts"
 SHARED = "server/src/lib/util.ts"
@@ -35,18 +33,11 @@ API = "server/src/index.ts"
 WEB = "apps/web/a.tsx"
 
 
-def at(seconds: int) -> str:
-    """A git date `seconds` after T0 (author and committer)."""
-    return f"@{T0 + seconds} +0000"
-
-
 @pytest.fixture
 def repo(tmp_path: Path) -> GitRepo:
-    repo = GitRepo(tmp_path / "mono")
-    repo.commit(
-        "base",
+    return with_example_config(
+        tmp_path / "mono",
         {
-            ".github/dual-deploy.yml": EXAMPLE_CONFIG,
             API: "1",
             TENANT: "1",
             SUPPORT: "1",
@@ -56,7 +47,6 @@ def repo(tmp_path: Path) -> GitRepo:
         },
         date=at(0),
     )
-    return repo
 
 
 @dataclass

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -15,11 +13,11 @@ import pytest
 from dualdeploy import cli
 from dualdeploy.config import load_config
 from gitrepo import GitRepo
+from runner import clean_environment, run_process
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "monorepo"
 EXAMPLE_WORKFLOWS = ROOT / "examples" / "workflows"
-SRC = str(ROOT / "src")
 
 SEED_DEPLOY_AGENTS = """\
 name: Deploy agents
@@ -97,9 +95,7 @@ def seed_files() -> dict[str, str]:
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith(("GITHUB_", "DD_")):
-            monkeypatch.delenv(name)
+    clean_environment(monkeypatch)
 
 
 def write(root: Path, files: dict[str, str]) -> Path:
@@ -177,13 +173,7 @@ def test_seed_shaped_repository(tmp_path: Path, capsys) -> None:
     repo.commit("config", {})
     repo.checkout("feature", new=True)
     repo.commit("contracts", {"packages/contracts/src/index.ts": "export type Plan = 'pro';\n"})
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "DD_"))}
-    result = subprocess.run(
-        [sys.executable, "-m", "dualdeploy", "detect", "--repo", str(repo.path), "--base", "main", "--format", "json"],
-        capture_output=True,
-        text=True,
-        env={**clean, "PYTHONPATH": SRC},
-    )
+    result = run_process("detect", "--repo", str(repo.path), "--base", "main", "--format", "json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["requires_manual_deploy"] is True

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from dualdeploy import cli
 from dualdeploy.github import SUITE_LABELS
 from fakegithub import FakeGitHub
+from runner import clean_environment
 
 REPO = "acme/mono"
 
 
 @pytest.fixture
 def fake(fake_github: FakeGitHub, monkeypatch: pytest.MonkeyPatch) -> FakeGitHub:
-    for name in list(os.environ):
-        if name.startswith(("GITHUB_", "DD_")):
-            monkeypatch.delenv(name)
+    clean_environment(monkeypatch)
     monkeypatch.setenv("GITHUB_API_URL", fake_github.url)
     fake_github.add_repo(REPO)
     return fake_github

@@ -9,26 +9,18 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import re
-import shutil
 import subprocess
-import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from dualdeploy import cli
 from fakegithub import DEFAULT_TOKEN, FakeGitHub
-from gitrepo import GitRepo
-from test_cli_detect import parse_outputs
+from gitrepo import GitRepo, example_monorepo
+from runner import COMMAND, Dualdeploy, Run, process_env
 
-ROOT = Path(__file__).resolve().parents[1]
-SRC = str(ROOT / "src")
-EXAMPLE = ROOT / "examples" / "monorepo"
 CONFIG = ".github/dual-deploy.yml"
 REPO = "acme/mono"
 REPO_URL = f"https://github.com/{REPO}"
@@ -78,55 +70,33 @@ def writes(fake: FakeGitHub) -> list[tuple[str, str]]:
     return [(request.method, request.path) for request in fake.requests if request.method != "GET"]
 
 
-@dataclass
-class Run:
-    status: int
-    stdout: str
-    stderr: str
-    outputs: dict[str, str]
-    summary: str
+class MonitorRun(Run):
+    """A run of `dualdeploy monitor`, with the components it found overdue."""
 
     @property
     def overdue(self) -> list[str]:
         return [item["component"] for item in json.loads(self.outputs["overdue"])]
 
 
-def clean_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "DD_"))}
-    return {**env, "PYTHONPATH": SRC}
-
-
 def run_process(
     fake: FakeGitHub, repo: GitRepo, folder: Path, *args: str, token: str = DEFAULT_TOKEN, command: str = "monitor"
-) -> Run:
+) -> MonitorRun:
     """`dualdeploy monitor` as its own process, for what only a process shows (stderr, exit status)."""
-    output, summary = folder / "process-output", folder / "process-summary"
-    output.write_text("")
-    summary.write_text("")
-    result = subprocess.run(
-        [sys.executable, "-m", "dualdeploy", command, "--repo", str(repo.path), *args],
-        capture_output=True,
-        text=True,
-        env={
-            **clean_env(),
-            "GITHUB_ACTIONS": "true" if command == "monitor" else "",
-            "GITHUB_API_URL": fake.url,
-            "GITHUB_TOKEN": token,
-            "GITHUB_REPOSITORY": REPO,
-            "GITHUB_OUTPUT": str(output),
-            "GITHUB_STEP_SUMMARY": str(summary),
-        },
+    run = Dualdeploy(folder, repository=REPO)(
+        command,
+        "--repo",
+        str(repo.path),
+        *args,
+        env={"GITHUB_ACTIONS": "true" if command == "monitor" else "", "GITHUB_SERVER_URL": None, **fake.env(token)},
+        as_process=True,
     )
-    return Run(result.returncode, result.stdout, result.stderr, parse_outputs(output.read_text()), summary.read_text())
+    return MonitorRun(**vars(run))
 
 
 @pytest.fixture
 def mono(tmp_path: Path) -> GitRepo:
     """The example monorepo, first committed six hours before T0."""
-    shutil.copytree(EXAMPLE, tmp_path / "mono")
-    repo = GitRepo(tmp_path / "mono")
-    repo.commit("Initial monorepo", date=at(hours=-6).isoformat())
-    return repo
+    return example_monorepo(tmp_path / "mono", date=at(hours=-6).isoformat())
 
 
 @pytest.fixture
@@ -142,33 +112,14 @@ def fake(fake_github: FakeGitHub, mono: GitRepo) -> FakeGitHub:
 @pytest.fixture
 def monitor(
     fake: FakeGitHub, mono: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
-) -> Callable[..., Run]:
+) -> Callable[..., MonitorRun]:
     """`dualdeploy monitor` in this process, as the action runs it (env, outputs, summary)."""
-    for name in list(os.environ):
-        if name.startswith(("GITHUB_", "DD_")):
-            monkeypatch.delenv(name)
-    runs = itertools.count()
+    dualdeploy = Dualdeploy(tmp_path, monkeypatch, capsys, repository=REPO)
 
-    def run(*args: str, now: datetime = T0, token: str = DEFAULT_TOKEN, command: str = "monitor") -> Run:
-        number = next(runs)
-        output, summary = tmp_path / f"output-{number}", tmp_path / f"summary-{number}"
-        output.write_text("")
-        summary.write_text("")
-        env = {
-            "GITHUB_ACTIONS": "true",
-            "GITHUB_REPOSITORY": REPO,
-            "GITHUB_SERVER_URL": "https://github.com",
-            "GITHUB_API_URL": fake.url,
-            "GITHUB_TOKEN": token,
-            "GITHUB_OUTPUT": str(output),
-            "GITHUB_STEP_SUMMARY": str(summary),
-        }
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        capsys.readouterr()
-        status = cli.main([command, "--repo", str(mono.path), "--now", str(int(now.timestamp())), *args])
-        captured = capsys.readouterr()
-        return Run(status, captured.out, captured.err, parse_outputs(output.read_text()), summary.read_text())
+    def run(*args: str, now: datetime = T0, token: str = DEFAULT_TOKEN, command: str = "monitor") -> MonitorRun:
+        moment = str(int(now.timestamp()))
+        done = dualdeploy(command, "--repo", str(mono.path), "--now", moment, *args, env=fake.env(token))
+        return MonitorRun(**vars(done))
 
     return run
 
@@ -182,7 +133,7 @@ def test_overdue_once_the_oldest_pending_commit_is_past_the_max_age(
 ) -> None:
     change(mono, TENANT, "Tenant plans", at(hours=-2))
     run = monitor("--max-age-minutes", "120", now=at(hours=0, seconds=after))
-    assert run.status == (1 if overdue else 0), run.stderr
+    assert run.returncode == (1 if overdue else 0), run.stderr
     assert run.overdue == (["tenant-agent"] if overdue else [])
     assert len(alert_issues(fake)) == (1 if overdue else 0)
     assert ("tenant-agent: stale OVERDUE" in run.stdout) is overdue
@@ -203,7 +154,7 @@ def test_a_stale_component_within_the_max_age_and_an_untouched_one_are_not_overd
     change(mono, TENANT, "Tenant plans", at(minutes=-30))
     change(mono, "server/src/routes/hello.ts", "API only", at(hours=-3))  # no agent path
     run = monitor(now=at())
-    assert run.status == 0 and run.overdue == []
+    assert run.returncode == 0 and run.overdue == []
     assert "tenant-agent: stale, 1 pending" in run.stdout and "support-agent: in_sync" in run.stdout
     assert writes(fake) == [] and run.outputs["issue-url"] == ""
 
@@ -215,12 +166,12 @@ def test_target_is_what_the_auto_components_run(mono: GitRepo, fake: FakeGitHub,
     deploy(fake, "client", production, at(hours=-4))
     change(mono, TENANT, "Tenant plans", at(hours=-2))
     run = monitor(now=at())
-    assert run.status == 0 and run.overdue == [], run.stdout
+    assert run.returncode == 0 and run.overdue == [], run.stdout
     assert f"monitor at {production[:12]}" in run.stdout
     # The API deploys the head: now production has the change, and the agent is behind it.
     deploy(fake, "api", mono.head(), at(hours=-1))
     run = monitor(now=at())
-    assert run.status == 1 and run.overdue == ["tenant-agent"]
+    assert run.returncode == 1 and run.overdue == ["tenant-agent"]
     assert f"monitor at {mono.head()[:12]}" in run.stdout
 
 
@@ -229,12 +180,12 @@ def test_target_is_what_the_auto_components_run(mono: GitRepo, fake: FakeGitHub,
 
 def test_exit_statuses_and_outputs(mono: GitRepo, fake: FakeGitHub, monitor) -> None:
     nothing = monitor(now=at())
-    assert nothing.status == 0
+    assert nothing.returncode == 0
     assert nothing.outputs == {"overdue": "[]", "issue-url": ""}
 
     merge = change(mono, TENANT, "Tenant plans (#42)", at(hours=-2))
     overdue = monitor(now=at())
-    assert overdue.status == 1
+    assert overdue.returncode == 1
     assert overdue.outputs["issue-url"] == f"{REPO_URL}/issues/1"
     [item] = json.loads(overdue.outputs["overdue"])
     assert item["component"] == "tenant-agent" and item["status"] == "stale"
@@ -243,7 +194,7 @@ def test_exit_statuses_and_outputs(mono: GitRepo, fake: FakeGitHub, monitor) -> 
     assert item["pending_commits"][0]["files"] == [TENANT]
 
     warned = monitor("--no-fail-on-overdue", now=at(minutes=5))
-    assert warned.status == 0 and warned.overdue == ["tenant-agent"]
+    assert warned.returncode == 0 and warned.overdue == ["tenant-agent"]
     assert warned.outputs["issue-url"] == f"{REPO_URL}/issues/1"
 
 
@@ -258,7 +209,7 @@ def test_exit_statuses_and_outputs(mono: GitRepo, fake: FakeGitHub, monitor) -> 
 )
 def test_usage_errors_exit_2_with_one_line(fake: FakeGitHub, mono: GitRepo, tmp_path: Path, args, message) -> None:
     result = run_process(fake, mono, tmp_path, *args)
-    assert result.status == 2
+    assert result.returncode == 2
     assert "Traceback" not in result.stderr
     [line] = result.stderr.splitlines()
     assert line.startswith("dualdeploy: error: ") and message in line, line
@@ -273,7 +224,7 @@ def test_read_only_token_warns_in_one_line_naming_issues_write(mono: GitRepo, fa
     now = ("--now", T0.isoformat())
     run = run_process(fake, mono, tmp_path, *now, token="ghs_read_only")
     # The check itself still runs: exit status by fail-on-overdue, outputs and summary written.
-    assert run.status == 1 and run.overdue == ["tenant-agent"]
+    assert run.returncode == 1 and run.overdue == ["tenant-agent"]
     assert run.outputs["issue-url"] == ""
     [warning] = [text for text in run.stdout.splitlines() if text.startswith("::warning")]
     assert "title=dualdeploy%3A monitor lacks issues%3A write" in warning
@@ -281,13 +232,13 @@ def test_read_only_token_warns_in_one_line_naming_issues_write(mono: GitRepo, fa
     assert "the alert issue was not updated" in run.summary
     assert "Traceback" not in run.stderr and "dualdeploy: error" not in run.stderr
     assert alert_issues(fake) == [] and writes(fake) == [("POST", f"/repos/{REPO}/labels")]
-    assert run_process(fake, mono, tmp_path, *now, "--no-fail-on-overdue", token="ghs_read_only").status == 0
+    assert run_process(fake, mono, tmp_path, *now, "--no-fail-on-overdue", token="ghs_read_only").returncode == 0
 
 
 def test_without_a_token_it_is_a_dry_run(mono: GitRepo, fake: FakeGitHub, monitor) -> None:
     change(mono, TENANT, "Tenant plans", at(hours=-2))
     run = monitor("--deployed-shas", json.dumps(dict.fromkeys(AGENTS, mono.git("rev-parse", "HEAD~1"))), token="")
-    assert run.status == 1 and run.overdue == ["tenant-agent"]
+    assert run.returncode == 1 and run.overdue == ["tenant-agent"]
     assert "dry run (no token)" in run.stdout
     assert fake.requests == []
 
@@ -295,7 +246,7 @@ def test_without_a_token_it_is_a_dry_run(mono: GitRepo, fake: FakeGitHub, monito
 def metrics_json(fake: FakeGitHub, mono: GitRepo, folder: Path) -> tuple[Run, dict]:
     """`dualdeploy metrics --format json` on a terminal; the report is the JSON document that starts stdout."""
     run = run_process(fake, mono, folder, "--format", "json", "--now", T0.isoformat(), command="metrics")
-    assert run.status == 0, run.stderr
+    assert run.returncode == 0, run.stderr
     report, _ = json.JSONDecoder().raw_decode(run.stdout)
     return run, report
 
@@ -339,7 +290,7 @@ def test_first_alert_issue_says_what_to_deploy(mono: GitRepo, fake: FakeGitHub, 
     deployed = mono.head()
     merge = change(mono, TENANT, "Teach the tenant agent plans (#42)", at(hours=-2))
     run = monitor(now=at())
-    assert run.status == 1, run.stderr
+    assert run.returncode == 1, run.stderr
 
     [issue] = alert_issues(fake)
     assert issue.title == "Agent not deployed: tenant-agent"
@@ -372,7 +323,7 @@ def test_users_are_assigned_and_teams_mentioned(mono: GitRepo, fake: FakeGitHub,
     mono.commit("Name the tenant agent's owners", {CONFIG: config}, date=at(hours=-3).isoformat())
     change(mono, TENANT, "Tenant plans", at(hours=-2))
     change(mono, BILLING, "Billing plans", at(hours=-2))
-    assert monitor(now=at()).status == 1
+    assert monitor(now=at()).returncode == 1
 
     [issue] = alert_issues(fake)
     assert issue.title == "Agents not deployed: tenant-agent, billing-agent"
@@ -383,14 +334,14 @@ def test_users_are_assigned_and_teams_mentioned(mono: GitRepo, fake: FakeGitHub,
 
 def test_create_update_comment_on_change_then_close(mono: GitRepo, fake: FakeGitHub, monitor) -> None:
     change(mono, TENANT, "Tenant plans", at(hours=-2))
-    assert monitor(now=at()).status == 1
+    assert monitor(now=at()).returncode == 1
     [issue] = alert_issues(fake)
     first_body = issue.body
 
     # Ten minutes on: same overdue set, so the body is edited in place (the waiting time) and no comment.
     fake.reset_requests()
     run = monitor(now=at(minutes=10))
-    assert run.status == 1 and "updated alert issue #1" in run.stdout
+    assert run.returncode == 1 and "updated alert issue #1" in run.stdout
     [same] = alert_issues(fake)
     assert same.number == issue.number and same.body != first_body
     assert "waiting for 2 h 10 min" in same.body
@@ -424,7 +375,7 @@ def test_create_update_comment_on_change_then_close(mono: GitRepo, fake: FakeGit
     head = mono.head()
     deploy(fake, "billing-agent", head, at(hours=2))
     run = monitor(now=at(hours=2, minutes=5))
-    assert run.status == 0 and run.overdue == []
+    assert run.returncode == 0 and run.overdue == []
     assert alert_issues(fake) == []
     closed = fake.issue(REPO, issue.number)
     assert (closed.state, closed.state_reason) == ("closed", "completed")
@@ -435,13 +386,13 @@ def test_create_update_comment_on_change_then_close(mono: GitRepo, fake: FakeGit
 
     # Nothing overdue and no open issue: nothing is written.
     fake.reset_requests()
-    assert monitor(now=at(hours=3)).status == 0
+    assert monitor(now=at(hours=3)).returncode == 0
     assert writes(fake) == []
     assert len(fake.comments(REPO, issue.number)) == 3
 
     # Overdue again later: a new issue, which does not claim to follow the resolved one.
     change(mono, TENANT, "More tenant plans", at(hours=3))
-    assert monitor(now=at(hours=5)).status == 1
+    assert monitor(now=at(hours=5)).returncode == 1
     [new] = alert_issues(fake)
     assert new.number == 2 and "This follows" not in new.body
 
@@ -456,7 +407,7 @@ def test_issue_closed_by_a_person_while_overdue_is_followed_by_a_new_one(
     fake.client("ghp_alice_token").get_repo(REPO).get_issue(first.number).edit(state="closed")
 
     run = monitor(now=at(minutes=30))
-    assert run.status == 1
+    assert run.returncode == 1
     [second] = alert_issues(fake)
     assert second.number != first.number
     assert "This follows #1, which @alice closed while components were still overdue." in plain(second.body)
@@ -476,7 +427,7 @@ def test_per_component_issues_open_and_close_on_their_own(mono: GitRepo, fake: F
     change(mono, TENANT, "Tenant plans", at(hours=-2))
     change(mono, BILLING, "Billing plans", at(hours=-2))
     run = monitor("--issue-mode", "per-component", now=at())
-    assert run.status == 1
+    assert run.returncode == 1
     issues = {issue.title: issue for issue in alert_issues(fake)}
     assert set(issues) == {"Agent not deployed: tenant-agent", "Agent not deployed: billing-agent"}
     tenant, billing = issues["Agent not deployed: tenant-agent"], issues["Agent not deployed: billing-agent"]
@@ -493,7 +444,7 @@ def test_per_component_issues_open_and_close_on_their_own(mono: GitRepo, fake: F
     assert fake.comments(REPO, billing.number) == []
 
     deploy(fake, "billing-agent", mono.head(), at(minutes=20))
-    assert monitor("--issue-mode", "per-component", now=at(minutes=25)).status == 0
+    assert monitor("--issue-mode", "per-component", now=at(minutes=25)).returncode == 0
     assert alert_issues(fake) == []
     assert fake.issue(REPO, billing.number).state_reason == "completed"
     assert len(fake.comments(REPO, tenant.number)) == 1  # closed once, left alone after
@@ -511,11 +462,11 @@ def test_issues_it_does_not_own_are_never_touched(mono: GitRepo, fake: FakeGitHu
     )
     change(mono, TENANT, "Tenant plans", at(hours=-2))
 
-    assert monitor(now=at()).status == 1
+    assert monitor(now=at()).returncode == 1
     [ours] = alert_issues(fake)
     assert ours.number not in (quoting.number, trailing.number)
     deploy(fake, "tenant-agent", mono.head(), at(minutes=10))
-    assert monitor(now=at(minutes=15)).status == 0
+    assert monitor(now=at(minutes=15)).returncode == 0
     assert fake.issue(REPO, ours.number).state == "closed"
     for human in (quoting, trailing):
         now = fake.issue(REPO, human.number)
@@ -557,7 +508,7 @@ def import_commits(repo: GitRepo, subjects: list[str], start: datetime, step: ti
 def test_fifty_pending_commits_are_all_listed(mono: GitRepo, fake: FakeGitHub, monitor) -> None:
     subjects = [f"Tenant step {index} (#{100 + index})" for index in range(50)]
     shas = import_commits(mono, subjects, at(hours=-3), timedelta(minutes=1))
-    assert monitor(now=at()).status == 1
+    assert monitor(now=at()).returncode == 1
     [issue] = alert_issues(fake)
     assert len(issue.body) <= GITHUB_BODY_LIMIT
     assert "50 commits waiting for 3 h" in issue.body
@@ -572,7 +523,7 @@ def test_three_thousand_long_commits_are_cut_with_a_count(mono: GitRepo, fake: F
     subjects = [f"{index}: {filler}" for index in range(3000)]
     import_commits(mono, subjects, at(hours=-4), timedelta(seconds=1))
     run = monitor(now=at())
-    assert run.status == 1, run.stderr
+    assert run.returncode == 1, run.stderr
     [issue] = alert_issues(fake)
     assert len(issue.body) <= GITHUB_BODY_LIMIT
     assert "3000 commits waiting for 4 h" in issue.body
@@ -592,8 +543,8 @@ def test_two_runs_at_the_same_moment_leave_one_open_issue(mono: GitRepo, fake: F
     run's re-check before creating comes too early to see the other's issue."""
     change(mono, TENANT, "Tenant plans", at(hours=-2))
     fake.slow_next("POST", rf"^/repos/{REPO}/issues$", 1.5, times=2)
-    env = {**clean_env(), "GITHUB_API_URL": fake.url, "GITHUB_TOKEN": DEFAULT_TOKEN, "GITHUB_REPOSITORY": REPO}
-    command = [sys.executable, "-m", "dualdeploy", "monitor", "--repo", str(mono.path), "--now", T0.isoformat()]
+    env = process_env({**fake.env(), "GITHUB_REPOSITORY": REPO})
+    command = [*COMMAND, "monitor", "--repo", str(mono.path), "--now", T0.isoformat()]
     processes = [
         subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)
     ]

@@ -8,18 +8,14 @@ the issue, and the webhook URL never shows anywhere.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from fakegithub import DEFAULT_TOKEN, FakeGitHub
-from gitrepo import GitRepo
+from fakegithub import FakeGitHub
+from gitrepo import GitRepo, example_monorepo
+from runner import Dualdeploy, Run
 from slackreceiver import SERVER_ERROR, SlackReceiver, slack_receiver  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,20 +27,10 @@ AGENTS = ("tenant-agent", "support-agent", "billing-agent")
 T0 = datetime(2024, 1, 15, 9, 0, tzinfo=timezone.utc)
 
 
-@dataclass
-class Run:
-    status: int
-    stdout: str
-    stderr: str
-    outputs_text: str
-    summary: str
-
-
 @pytest.fixture
 def scene(tmp_path: Path, fake_github: FakeGitHub, slack_receiver: SlackReceiver):  # noqa: F811
-    shutil.copytree(ROOT / "examples/monorepo", tmp_path / "mono")
-    repo = GitRepo(tmp_path / "mono")
-    first = repo.commit("Initial monorepo", date=(T0 - timedelta(hours=6)).isoformat())
+    repo = example_monorepo(tmp_path / "mono", date=(T0 - timedelta(hours=6)).isoformat())
+    first = repo.head()
     fake_github.add_repo(REPO, head_sha=first)
     for agent in AGENTS:
         deploy(fake_github, agent, first, T0 - timedelta(hours=5))
@@ -65,41 +51,16 @@ def change(repo: GitRepo, path: str, subject: str, hours_before_t0: float) -> st
 
 
 def monitor(repo: GitRepo, fake: FakeGitHub, folder: Path, webhook: str | None, *args: str) -> Run:
-    output, summary = folder / "output", folder / "summary"
-    output.write_text("")
-    summary.write_text("")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "DD_"))}
-    env.update(
-        {
-            "PYTHONPATH": str(ROOT / "src"),
-            "GITHUB_ACTIONS": "true",
-            "GITHUB_REPOSITORY": REPO,
-            "GITHUB_SERVER_URL": "https://github.com",
-            "GITHUB_API_URL": fake.url,
-            "GITHUB_TOKEN": DEFAULT_TOKEN,
-            "GITHUB_OUTPUT": str(output),
-            "GITHUB_STEP_SUMMARY": str(summary),
-        }
+    return Dualdeploy(folder, repository=REPO)(
+        "monitor",
+        "--repo",
+        str(repo.path),
+        "--now",
+        str(int(T0.timestamp())),
+        *args,
+        env={**fake.env(), "DD_SLACK_WEBHOOK_URL": webhook or None},
+        as_process=True,
     )
-    if webhook:
-        env["DD_SLACK_WEBHOOK_URL"] = webhook
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "dualdeploy",
-            "monitor",
-            "--repo",
-            str(repo.path),
-            "--now",
-            str(int(T0.timestamp())),
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
-    return Run(result.returncode, result.stdout, result.stderr, output.read_text(), summary.read_text())
 
 
 def texts(payload: dict) -> str:
@@ -132,7 +93,7 @@ def test_create_update_changed_set_and_close_send_one_message_each_time_it_matte
     change(repo, TENANT, "Teach the tenant agent plans (#42)", 2)
 
     created = monitor(repo, fake, tmp_path, webhook)
-    assert created.status == 1, created.stderr
+    assert created.returncode == 1, created.stderr
     assert len(slack.posts) == 1
     alert = slack.posts[0].body
     assert "tenant-agent" in texts(alert) and "Teach the tenant agent plans (#42)" in texts(alert)
@@ -140,12 +101,12 @@ def test_create_update_changed_set_and_close_send_one_message_each_time_it_matte
     assert "Slack: alert sent" in created.stdout
 
     unchanged = monitor(repo, fake, tmp_path, webhook)
-    assert unchanged.status == 1 and len(slack.posts) == 1  # nothing changed: no message
+    assert unchanged.returncode == 1 and len(slack.posts) == 1  # nothing changed: no message
     assert "nothing changed since the last alert" in unchanged.stdout
 
     change(repo, BILLING, "Bill per seat (#43)", 2)
     grown = monitor(repo, fake, tmp_path, webhook)
-    assert grown.status == 1 and len(slack.posts) == 2
+    assert grown.returncode == 1 and len(slack.posts) == 2
     assert "billing-agent" in texts(slack.posts[1].body)
     assert len(fake.comments(REPO, 1)) == 1  # the changed-set comment
 
@@ -153,7 +114,7 @@ def test_create_update_changed_set_and_close_send_one_message_each_time_it_matte
         deploy(fake, agent, repo.head(), T0 - timedelta(minutes=5))
     fake.now = T0
     closed = monitor(repo, fake, tmp_path, webhook)
-    assert closed.status == 0, closed.stderr
+    assert closed.returncode == 0, closed.stderr
     assert fake.issue(REPO, 1).state == "closed"
     assert len(slack.posts) == 3 and "in sync" in texts(slack.posts[2].body)
     assert_secret_nowhere([created, unchanged, grown, closed], fake)
@@ -166,14 +127,14 @@ def test_slack_failure_keeps_the_issue_and_the_next_run_sends_again(scene, tmp_p
     slack.answer(SERVER_ERROR, SERVER_ERROR, SERVER_ERROR)
 
     failed = monitor(repo, fake, tmp_path, webhook)
-    assert failed.status == 1  # overdue, as without Slack: the failure is only a warning
+    assert failed.returncode == 1  # overdue, as without Slack: the failure is only a warning
     assert fake.issue(REPO, 1).state == "open"
     assert "::warning title=dualdeploy%3A Slack::" in failed.stdout
     assert "Slack notification not sent" in failed.summary
     assert len(slack.posts) == 3  # one try and two retries
 
     recovered = monitor(repo, fake, tmp_path, webhook)
-    assert recovered.status == 1 and len(slack.posts) == 4  # the alert that did not go out goes now
+    assert recovered.returncode == 1 and len(slack.posts) == 4  # the alert that did not go out goes now
     assert "Slack: alert sent" in recovered.stdout
     assert_secret_nowhere([failed, recovered], fake)
 
@@ -183,7 +144,7 @@ def test_fail_on_notify_error_fails_the_run_after_the_issue_is_written(scene, tm
     change(repo, TENANT, "Tenant plans", 2)
     slack.answer(SERVER_ERROR, SERVER_ERROR, SERVER_ERROR)
     run = monitor(repo, fake, tmp_path, slack.webhook_url(SECRET), "--no-fail-on-overdue", "--fail-on-notify-error")
-    assert run.status == 1
+    assert run.returncode == 1
     assert fake.issue(REPO, 1).state == "open"
     assert "Slack notification not sent" in run.stderr
     assert_secret_nowhere([run], fake)
@@ -193,5 +154,5 @@ def test_slack_disabled_sends_nothing(scene, tmp_path: Path) -> None:
     repo, fake, slack = scene
     change(repo, TENANT, "Tenant plans", 2)
     run = monitor(repo, fake, tmp_path, None)
-    assert run.status == 1 and fake.issue(REPO, 1).state == "open"
+    assert run.returncode == 1 and fake.issue(REPO, 1).state == "open"
     assert slack.posts == [] and "Slack" not in run.stdout

@@ -11,7 +11,9 @@ from dualdeploy.config import load_config
 from dualdeploy.deployments import DeploymentReader
 from fakegithub import FakeGitHub
 from gitrepo import GitRepo
-from test_sync_check import REPO, Dualdeploy, Run
+from runner import Dualdeploy, Run, annotations
+
+REPO = "octo/mono"
 
 CONFIG = """\
 version: 1
@@ -36,11 +38,7 @@ components:
       job: deploy (billing-agent)
 """
 RUN_URL = f"https://github.com/{REPO}/actions/runs/4242"
-
-
-@pytest.fixture
-def dualdeploy(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Dualdeploy:
-    return Dualdeploy(monkeypatch, capsys, tmp_path)
+pytestmark = pytest.mark.usefixtures("keep_request_count")  # one test reads with a client of its own
 
 
 @pytest.fixture
@@ -49,12 +47,6 @@ def repo(tmp_path: Path) -> GitRepo:
     repo.commit("base", {".github/dual-deploy.yml": CONFIG, "server/agents/tenant/index.ts": "1"})
     repo.commit("tenant change", {"server/agents/tenant/index.ts": "2"})
     return repo
-
-
-@pytest.fixture(autouse=True)
-def _keep_request_count(monkeypatch: pytest.MonkeyPatch) -> None:
-    """GitHub clients made here count into the process-wide counter: leave it as it was."""
-    monkeypatch.setattr(github.REQUESTS, "count", github.REQUESTS.count)
 
 
 @pytest.fixture
@@ -175,7 +167,7 @@ def test_another_component_at_the_same_sha_is_its_own_deployment(
 def test_a_component_read_from_elsewhere_warns(dualdeploy: Dualdeploy, fake: FakeGitHub, repo: GitRepo) -> None:
     result = record(dualdeploy, fake, repo, "--component", "billing-agent")
     assert result.returncode == 0, result.stderr
-    warnings = [line for line in result.stdout.splitlines() if line.startswith("::warning ")]
+    warnings = annotations(result, "warning")
     assert len(warnings) == 1 and "reads its deployed commit from workflow" in warnings[0]
     assert len(fake.deployments(REPO)) == 1
 
@@ -215,7 +207,7 @@ def test_a_read_only_token_fails_naming_the_permission(dualdeploy: Dualdeploy, f
     [line] = result.stderr.splitlines()
     assert line.startswith("dualdeploy: error: github: GitHub: could not create a deployment of 'tenant-agent'")
     assert "HTTP 403" in line and "`deployments: write`" in line
-    [annotation] = [line for line in result.stdout.splitlines() if line.startswith("::error ")]
+    [annotation] = annotations(result, "error")
     assert "deployments: write" in annotation
     assert fake.deployments(REPO) == []
 

@@ -3,39 +3,26 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
-from dualdeploy import cli, github
 from fakegithub import FakeGitHub
-from gitrepo import GitRepo
-from test_cli_detect import EXAMPLE_CONFIG, parse_outputs
+from gitrepo import T0, GitRepo, at, with_example_config
+from runner import Dualdeploy, Run, annotations
 
-SRC = str(Path(__file__).parents[1] / "src")
 REPO = "octo/mono"
-T0 = 1_700_000_000
 LANDED = T0 + 1_000  # when the tenant change reached main
 TENANT = "server/src/agent-v2/deploy/tenant/index.ts"
 AGENTS = ("tenant-agent", "support-agent", "billing-agent")
 
 
-def at(seconds: int) -> str:
-    return f"@{T0 + seconds} +0000"
-
-
 @pytest.fixture
 def repo(tmp_path: Path) -> GitRepo:
-    repo = GitRepo(tmp_path / "mono")
-    repo.commit(
-        "base",
+    repo = with_example_config(
+        tmp_path / "mono",
         {
-            ".github/dual-deploy.yml": EXAMPLE_CONFIG,
             "server/src/index.ts": "1",
             TENANT: "1",
             "server/src/agent-v2/deploy/support/index.ts": "1",
@@ -66,78 +53,6 @@ def fake(fake_github: FakeGitHub, repo: GitRepo) -> FakeGitHub:
     return fake_github
 
 
-@dataclass
-class Run:
-    returncode: int
-    stdout: str
-    stderr: str
-    outputs: dict[str, str]
-    summary: str
-
-
-@dataclass
-class Dualdeploy:
-    """Runs `dualdeploy` as a workflow step would: Actions environment, outputs and summary files.
-
-    In process by default (importing PyGithub costs a child process about a second on a busy
-    machine); `as_process=True` runs `python -m dualdeploy` for real.
-    """
-
-    monkeypatch: pytest.MonkeyPatch
-    capsys: pytest.CaptureFixture[str]
-    folder: Path
-
-    def __call__(self, *args: str, env: dict[str, str | None] | None = None, as_process: bool = False) -> Run:
-        output, summary = self.folder / "output", self.folder / "summary"
-        output.write_text("")
-        summary.write_text("")
-        settings = {
-            "GITHUB_ACTIONS": "true",
-            "GITHUB_REPOSITORY": REPO,
-            "GITHUB_SERVER_URL": "https://github.com",
-            "GITHUB_OUTPUT": str(output),
-            "GITHUB_STEP_SUMMARY": str(summary),
-            **(env or {}),
-        }
-        settings = {key: value for key, value in settings.items() if value is not None}
-        if as_process:
-            done = run_process(args, settings)
-            returncode, stdout, stderr = done.returncode, done.stdout, done.stderr
-        else:
-            with self.monkeypatch.context() as patch:
-                for key in list(os.environ):
-                    if key.startswith(("GITHUB_", "DD_", "RUNNER_")):
-                        patch.delenv(key)
-                for key, value in settings.items():
-                    patch.setenv(key, value)
-                patch.setattr(github.REQUESTS, "count", 0)  # a fresh count, as in a new process
-                self.capsys.readouterr()
-                returncode = cli.main(list(args))
-                captured = self.capsys.readouterr()
-                stdout, stderr = captured.out, captured.err
-        return Run(returncode, stdout, stderr, parse_outputs(output.read_text()), summary.read_text())
-
-
-def run_process(args: tuple[str, ...], settings: dict[str, str]) -> subprocess.CompletedProcess:
-    # Bytecode may be written, as on a runner: compiling PyGithub on every start costs seconds.
-    clean = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("GITHUB_", "DD_", "RUNNER_")) and key != "PYTHONDONTWRITEBYTECODE"
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "dualdeploy", *args],
-        capture_output=True,
-        text=True,
-        env={**clean, "PYTHONPATH": SRC, **settings},
-    )
-
-
-@pytest.fixture
-def dualdeploy(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Dualdeploy:
-    return Dualdeploy(monkeypatch, capsys, tmp_path)
-
-
 def sync_check(
     dualdeploy: Dualdeploy,
     fake: FakeGitHub | None,
@@ -161,10 +76,6 @@ def sync_check(
         env={**(fake.env() if fake else {"GITHUB_TOKEN": None}), **env},
         as_process=as_process,
     )
-
-
-def annotations(result: Run, level: str) -> list[str]:
-    return [line for line in result.stdout.splitlines() if line.startswith(f"::{level} ")]
 
 
 def test_stale_past_grace_fails_and_names_the_agent_and_commit(

@@ -189,11 +189,6 @@ def git(repo: Path, *args: str) -> str:
     ).stdout.strip()
 
 
-@pytest.fixture(scope="module")
-def act() -> Path:
-    return act_binary()
-
-
 @pytest.fixture()
 def setup(tmp_path: Path, act: Path) -> dict[str, object]:
     repo = tmp_path / "repo"

@@ -18,20 +18,18 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import sys
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from e2e.act import ActResult, act_binary, push_event, run_act, workflow_dispatch_event
+from e2e.act import ActResult, push_event, run_act, workflow_dispatch_event
 from fakegithub import FakeGitHub
-from gitrepo import GitRepo
+from gitrepo import GitRepo, example_monorepo, git_date
+from runner import setup_venv
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / "examples" / "workflows"
-EXAMPLE = ROOT / "examples" / "monorepo"
 REPOSITORY = "acme/mono"
 AGENTS = ("tenant-agent", "support-agent", "billing-agent")
 TENANT_INDEX = "server/src/agent-v2/deploy/tenant/index.ts"
@@ -43,33 +41,10 @@ AGENTS_TOKEN = "ghs_e2eDeployAgentsWriteToken0123456789"  # deploy's permissions
 PRODUCTION_JOBS = {"deploy-api": "success", "deploy-client": "success"}
 
 
-def setup_venv() -> Path:
-    """The venv the actions' setup reuses (DD_VENV): the project's .venv, else the one running pytest."""
-    project_venv = ROOT / ".venv"
-    return project_venv if (project_venv / "pyvenv.cfg").is_file() else Path(sys.prefix)
-
-
-def git_date(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S%z")
-
-
-@pytest.fixture(scope="module")
-def act() -> Path:
-    return act_binary()
-
-
-@pytest.fixture
-def clock() -> datetime:
-    return datetime.now(timezone.utc).replace(microsecond=0)
-
-
 @pytest.fixture
 def monorepo(tmp_path: Path, clock: datetime) -> GitRepo:
     """The bundled example on main, three hours old (the agents are deployed from this commit)."""
-    shutil.copytree(EXAMPLE, tmp_path / "mono")
-    repo = GitRepo(tmp_path / "mono")
-    repo.commit("Initial monorepo", date=git_date(clock - timedelta(hours=3)))
-    return repo
+    return example_monorepo(tmp_path / "mono", date=git_date(clock - timedelta(hours=3)))
 
 
 @pytest.fixture

@@ -9,19 +9,17 @@ venv, so a run needs no package index and takes a few seconds.
 from __future__ import annotations
 
 import json
-import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
-from e2e.act import ActResult, act_binary, pull_request_event, run_act
+from e2e.act import ActResult, pull_request_event, run_act
 from fakegithub import FakeGitHub
-from gitrepo import GitRepo
+from gitrepo import GitRepo, example_monorepo
+from runner import setup_venv
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / "examples" / "workflows" / "main-pipeline.yml"
-EXAMPLE = ROOT / "examples" / "monorepo"
 REPOSITORY = "acme/mono"
 PULL = 12
 JOB = "agent-impact"
@@ -33,23 +31,10 @@ WRITE_TOKEN = "ghs_e2eMainPipelineWriteToken0123456789"
 READ_ONLY_TOKEN = "ghs_e2eMainPipelineReadOnlyToken0123456789"
 
 
-def setup_venv() -> Path:
-    """The venv the action's setup reuses (DD_VENV): the project's .venv, else the one running pytest."""
-    project_venv = ROOT / ".venv"
-    return project_venv if (project_venv / "pyvenv.cfg").is_file() else Path(sys.prefix)
-
-
-@pytest.fixture(scope="module")
-def act() -> Path:
-    return act_binary()
-
-
 @pytest.fixture
 def monorepo(tmp_path: Path) -> GitRepo:
     """The bundled example on main, and a branch that changes the shared contracts."""
-    shutil.copytree(EXAMPLE, tmp_path / "mono")
-    repo = GitRepo(tmp_path / "mono")
-    repo.commit("Initial monorepo")
+    repo = example_monorepo(tmp_path / "mono")
     repo.checkout("feature/tenant-plan", new=True)
     contracts = repo.path / "packages/contracts/src/index.ts"
     repo.commit(

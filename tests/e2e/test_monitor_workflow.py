@@ -14,20 +14,18 @@ are dated relative to it. The fake token has exactly the permissions the workflo
 from __future__ import annotations
 
 import json
-import shutil
-import sys
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from e2e.act import ActResult, act_binary, run_act, workflow_dispatch_event
+from e2e.act import ActResult, run_act, workflow_dispatch_event
 from fakegithub import FakeGitHub
-from gitrepo import GitRepo
+from gitrepo import GitRepo, example_monorepo, git_date
+from runner import setup_venv
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / "examples" / "workflows" / "monitor-agents.yml"
-EXAMPLE = ROOT / "examples" / "monorepo"
 REPOSITORY = "acme/mono"
 JOB = "monitor"
 AGENTS = ("tenant-agent", "support-agent", "billing-agent")
@@ -39,32 +37,10 @@ MONITOR_TOKEN = "ghs_e2eMonitorAgentsIssuesWriteToken0123456789"
 MONITOR_PERMISSIONS = {"contents": "read", "issues": "write", "deployments": "read", "actions": "read"}
 
 
-def setup_venv() -> Path:
-    """The venv the action's setup reuses (DD_VENV): the project's .venv, else the one running pytest."""
-    project_venv = ROOT / ".venv"
-    return project_venv if (project_venv / "pyvenv.cfg").is_file() else Path(sys.prefix)
-
-
-def git_date(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S%z")
-
-
-@pytest.fixture(scope="module")
-def act() -> Path:
-    return act_binary()
-
-
-@pytest.fixture
-def clock() -> datetime:
-    return datetime.now(timezone.utc).replace(microsecond=0)
-
-
 @pytest.fixture
 def monorepo(tmp_path: Path, clock: datetime) -> GitRepo:
     """The example, three hours old, plus a tenant agent change that reached main two hours ago."""
-    shutil.copytree(EXAMPLE, tmp_path / "mono")
-    repo = GitRepo(tmp_path / "mono")
-    repo.commit("Initial monorepo", date=git_date(clock - timedelta(hours=3)))
+    repo = example_monorepo(tmp_path / "mono", date=git_date(clock - timedelta(hours=3)))
     tenant = repo.path / TENANT_INDEX
     repo.commit(
         MERGE_SUBJECT,
