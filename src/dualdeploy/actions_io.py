@@ -99,3 +99,8 @@ def run_url() -> str | None:
     """The page of the current workflow run, when known."""
     base, run_id = repo_url(), os.environ.get("GITHUB_RUN_ID")
     return f"{base}/actions/runs/{run_id}" if base and run_id else None
+
+
+def repository_name() -> str:
+    """owner/name of the current repository, for messages."""
+    return os.environ.get("GITHUB_REPOSITORY") or "this repository"

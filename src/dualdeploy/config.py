@@ -82,6 +82,14 @@ class Component:
     def manual(self) -> bool:
         return self.deploy == "manual"
 
+    def deploy_url(self, repo_url: str | None) -> str | None:
+        """Where a person deploys it: its workflow's page (with the Run workflow form), or the Actions tab."""
+        if not repo_url:
+            return None
+        if self.deploy_workflow:
+            return f"{repo_url}/actions/workflows/{self.deploy_workflow}"
+        return f"{repo_url}/actions"
+
 
 @dataclass(frozen=True)
 class SharedGroup:

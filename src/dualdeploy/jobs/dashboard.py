@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from dualdeploy import actions_io
-from dualdeploy.config import Component, Config
+from dualdeploy.config import Config
 from dualdeploy.drift import DEPLOYING, DIVERGED, IN_SYNC, STALE, UNKNOWN, Deployment, Drift, PendingCommit
 from dualdeploy.errors import DualDeployError
 from dualdeploy.jobs import common
@@ -60,15 +60,6 @@ class DashboardRow:
         return self.pending[0].commit.subject if self.pending else ""
 
 
-def deploy_url(component: Component, repo_url: str | None) -> str | None:
-    """The component's deploy page: its workflow (with the Run workflow form), or the Actions tab."""
-    if not repo_url:
-        return None
-    if component.deploy_workflow:
-        return f"{repo_url}/actions/workflows/{component.deploy_workflow}"
-    return f"{repo_url}/actions"
-
-
 def status_text(drift: Drift, *, now: int, grace_seconds: int | None) -> tuple[str, str]:
     """Icon and words for a drift; a stale one past the grace period is overdue."""
     from dualdeploy.render import format_duration
@@ -113,7 +104,7 @@ def build_rows(
                 icon=icon,
                 status_text=SafeMarkdown(text),  # the suite's own words and numbers
                 reason=drift.reason,
-                deploy_url=deploy_url(component, repo_url),
+                deploy_url=component.deploy_url(repo_url),
                 deploy_label=f"Run {component.deploy_workflow}"
                 if component.deploy_workflow
                 else ("deploys on merge" if component.deploy == "auto" else "Actions"),

@@ -55,14 +55,7 @@ def select_range(git: Git, args: argparse.Namespace, event_name: str, event: dic
 
 def deploy_links(config: Config, repo_url: str | None) -> dict[str, str | None]:
     """Each component's deploy page: its workflow's run form, or the Actions tab without one."""
-    if not repo_url:
-        return {component.name: None for component in config.components}
-    return {
-        component.name: f"{repo_url}/actions/workflows/{component.deploy_workflow}"
-        if component.deploy_workflow
-        else f"{repo_url}/actions"
-        for component in config.components
-    }
+    return {component.name: component.deploy_url(repo_url) for component in config.components}
 
 
 def render_comment(impact: Impact, config: Config, repo_url: str | None) -> str:
@@ -116,13 +109,13 @@ def report_in_actions(impact: Impact, config: Config, event_name: str, event: di
     comment = render_comment(impact, config, actions_io.repo_url())
     comment_url = ""
     if event_name in PULL_REQUEST_EVENTS and "pull_request" in event and (args.comment or args.labels):
-        comment_url = publish_to_pull_request(impact, comment, event_name, event, args)
+        comment_url = publish_to_pull_request(impact, config, comment, event_name, event, args)
     actions_io.set_output("comment-url", comment_url)
     actions_io.append_summary(comment)
 
 
 def publish_to_pull_request(
-    impact: Impact, comment: str, event_name: str, event: dict, args: argparse.Namespace
+    impact: Impact, config: Config, comment: str, event_name: str, event: dict, args: argparse.Namespace
 ) -> str:
     """Keep the sticky comment and the labels in step with the impact; degrade to a warning without rights."""
     from dualdeploy import github
@@ -144,7 +137,7 @@ def publish_to_pull_request(
             action, comment_url = github.upsert_sticky_comment(issue, COMMENT_MARKER, comment)
             print(f"PR comment {action}: {comment_url}")
             if action != "unchanged" and impact.requires_manual_deploy:
-                notify_slack(impact, pull, repository, comment_url)
+                notify_slack(impact, config, pull, repository, comment_url)
         if args.labels:
             wanted = set(MANAGED_LABELS) if impact.requires_manual_deploy else set()
             added, removed = github.sync_labels(repo, issue, wanted, set(MANAGED_LABELS))
@@ -154,7 +147,7 @@ def publish_to_pull_request(
     return comment_url
 
 
-def notify_slack(impact: Impact, pull: dict, repository: str, comment_url: str) -> None:
+def notify_slack(impact: Impact, config: Config, pull: dict, repository: str, comment_url: str) -> None:
     """The opt-in PR notice: sent when the comment is new or changed, so each push does not repeat it."""
     from dualdeploy.notify import SlackComponent, send, webhook_from_env
 
@@ -163,14 +156,7 @@ def notify_slack(impact: Impact, pull: dict, repository: str, comment_url: str) 
         return
     from dualdeploy.render import render_slack
 
-    links = {
-        component.name: (
-            f"{actions_io.repo_url()}/actions/workflows/{component.deploy_workflow}"
-            if actions_io.repo_url() and component.deploy_workflow
-            else None
-        )
-        for component in impact.manual_components
-    }
+    links = deploy_links(config, actions_io.repo_url())
     payload = render_slack(
         "slack/pr_notice.json.j2",
         repo=repository,

@@ -149,14 +149,12 @@ def slack_alert(
     from dualdeploy.render import render_slack
 
     items = [
-        SlackComponent.from_drift(
-            drift, now=now, deploy_url=dashboard.deploy_url(config.component(drift.component), repo_url)
-        )
+        SlackComponent.from_drift(drift, now=now, deploy_url=config.component(drift.component).deploy_url(repo_url))
         for drift in overdue
     ]
     return render_slack(
         "slack/monitor_alert.json.j2",
-        repo=repository_name(),
+        repo=actions_io.repository_name(),
         overdue=items,
         issue_url=issue_url,
         mention=config.slack.mention if config.slack and config.slack.mention else "",
@@ -169,12 +167,6 @@ def fingerprint_of(payload: dict | None) -> str | None:
     from dualdeploy.notify import fingerprint
 
     return fingerprint(payload)
-
-
-def repository_name() -> str:
-    import os
-
-    return os.environ.get("GITHUB_REPOSITORY", "this repository")
 
 
 def notify_slack(
@@ -208,7 +200,7 @@ def notify_slack(
     if outcome.closed:
         payload = render_slack(
             "slack/monitor_recovery.json.j2",
-            repo=repository_name(),
+            repo=actions_io.repository_name(),
             deployed=[
                 notify.SlackComponent(name=item["name"], deployed_sha=item["sha"], lag=item["lag"] or "")
                 for item in outcome.closed
@@ -505,7 +497,7 @@ class IssueKeeper:
             deployed_at=drift.deployment.deployed_at,
             commit_url=f"{self.repo_url}/commit/{sha}" if self.repo_url and sha else None,
             repo_url=self.repo_url,
-            deploy_url=dashboard.deploy_url(component, self.repo_url),
+            deploy_url=component.deploy_url(self.repo_url),
             workflow=component.deploy_workflow,
             owners=owners_markdown(component),
             waited=waited,

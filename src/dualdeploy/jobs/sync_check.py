@@ -70,13 +70,13 @@ def notify_slack(config, behind: list[Drift], target: str, *, now: int, repo_url
 
     stale = [
         notify.SlackComponent.from_drift(
-            drift, now=now, deploy_url=dashboard.deploy_url(config.component(drift.component), repo_url)
+            drift, now=now, deploy_url=config.component(drift.component).deploy_url(repo_url)
         )
         for drift in behind
     ]
     payload = render_slack(
         "slack/sync_check_stale.json.j2",
-        repo=os.environ.get("GITHUB_REPOSITORY", "this repository"),
+        repo=actions_io.repository_name(),
         target_sha=target,
         stale=stale,
         run_url=actions_io.run_url(),
