@@ -154,6 +154,8 @@ def test_502_then_success(fake: FakeGitHub, repo: GitRepo, tmp_path: Path) -> No
     result, _, _ = run_detect(fake, repo, tmp_path)
     assert result.returncode == 0, result.stderr
     assert len(ours(fake)) == 1
+    # the run's own count includes the failed attempt, as the server saw it
+    assert f"GitHub API requests: {len(fake.requests)}" in result.stderr
 
 
 def test_secondary_rate_limit_then_success(fake: FakeGitHub, repo: GitRepo, tmp_path: Path) -> None:
@@ -161,6 +163,7 @@ def test_secondary_rate_limit_then_success(fake: FakeGitHub, repo: GitRepo, tmp_
     result, _, _ = run_detect(fake, repo, tmp_path)
     assert result.returncode == 0, result.stderr
     assert len(ours(fake)) == 1
+    assert f"GitHub API requests: {len(fake.requests)}" in result.stderr
 
 
 def test_persistent_failure_is_one_line_naming_the_call(fake: FakeGitHub, repo: GitRepo, tmp_path: Path) -> None:

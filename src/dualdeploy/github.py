@@ -79,10 +79,12 @@ class _BudgetRetry(GithubRetry):
         return retry
 
     def increment(self, *args, **kwargs):
-        REQUESTS.add()  # the failed attempt that is being retried
         if time.monotonic() > self.deadline:
             raise MaxRetryError(kwargs.get("_pool"), kwargs.get("url") or "", "time budget exhausted")
-        return super().increment(*args, **kwargs)
+        retry = super().increment(*args, **kwargs)
+        # A retry follows, so this attempt's answer never reaches the response hook: count it here.
+        REQUESTS.add()
+        return retry
 
 
 def make_retry(budget_seconds: float, *, total: int = 5) -> _BudgetRetry:
