@@ -85,7 +85,8 @@ def test_rerun_keeps_one_comment_with_at_most_six_requests(fake: FakeGitHub, rep
     assert len(ours(fake)) == 1 and len(fake.comments(REPO, 7)) == 1
     assert len(fake.requests) <= 6, [(r.method, r.path) for r in fake.requests]
     assert not [r for r in fake.requests if r.method != "GET"]  # nothing changed, nothing written
-    assert "GitHub API requests: " in result.stderr
+    assert f"GitHub API requests: {len(fake.requests)}" in result.stderr
+    assert len(fake.requests) == 2  # the comments and the labels: the README says so
 
 
 def test_later_push_without_agent_changes_edits_the_same_comment(
