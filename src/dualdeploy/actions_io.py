@@ -104,3 +104,18 @@ def run_url() -> str | None:
 def repository_name() -> str:
     """owner/name of the current repository, for messages."""
     return os.environ.get("GITHUB_REPOSITORY") or "this repository"
+
+
+def json_object_input(text: str | None, key: str, example: str) -> dict:
+    """An input that holds a JSON object ({} when empty); anything else is a usage error naming it."""
+    from dualdeploy.errors import DualDeployError
+
+    if not text or not text.strip():
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        raise DualDeployError(f"not valid JSON: {error}", key=key) from None
+    if not isinstance(value, dict):
+        raise DualDeployError(f"must be a JSON object like {example}", key=key)
+    return value

@@ -122,6 +122,14 @@ def _add_deployed(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--now", default=_env("DD_NOW"), help="the time to judge by (ISO 8601 or unix seconds)")
 
 
+def _add_state_options(parser: argparse.ArgumentParser, components_help: str) -> None:
+    """What every command that reads deployed state takes: repo, config, token, deployed shas, components."""
+    _add_common(parser)
+    _add_token(parser)
+    _add_deployed(parser)
+    parser.add_argument("--components", default=_env("DD_COMPONENTS"), help=components_help)
+
+
 def _add_state_commands(commands) -> None:
     """The commands that read what is deployed: sync-check, status, record."""
     sync = commands.add_parser(
@@ -130,14 +138,7 @@ def _add_state_commands(commands) -> None:
         help="after a production deploy: are manual components behind it?",
     )
     sync.set_defaults(job="sync_check")
-    _add_common(sync)
-    _add_token(sync)
-    _add_deployed(sync)
-    sync.add_argument(
-        "--components",
-        default=_env("DD_COMPONENTS"),
-        help="components to check, comma separated (default: every manual one)",
-    )
+    _add_state_options(sync, "components to check, comma separated (default: every manual one)")
     sync.add_argument(
         "--grace-minutes",
         default=_env("DD_GRACE_MINUTES", "5"),
@@ -153,12 +154,7 @@ def _add_state_commands(commands) -> None:
         help="every component's deployed commit, pending changes and status",
     )
     status.set_defaults(job="dashboard")
-    _add_common(status)
-    _add_token(status)
-    _add_deployed(status)
-    status.add_argument(
-        "--components", default=_env("DD_COMPONENTS"), help="components to show, comma separated (default: all)"
-    )
+    _add_state_options(status, "components to show, comma separated (default: all)")
     status.add_argument(
         "--job-results",
         default=_env("DD_JOB_RESULTS"),
@@ -172,14 +168,7 @@ def _add_state_commands(commands) -> None:
     ):
         watch = commands.add_parser(name, aliases=aliases, help=help_text)
         watch.set_defaults(job=job)
-        _add_common(watch)
-        _add_token(watch)
-        _add_deployed(watch)
-        watch.add_argument(
-            "--components",
-            default=_env("DD_COMPONENTS"),
-            help="components to watch, comma separated (default: every manual one)",
-        )
+        _add_state_options(watch, "components to watch, comma separated (default: every manual one)")
         watch.add_argument(
             "--max-age-minutes",
             default=_env("DD_MAX_AGE_MINUTES"),

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from itertools import islice
 
+from dualdeploy.actions_io import json_object_input
 from dualdeploy.config import Component, DeployedSource
 from dualdeploy.drift import Deployment
 from dualdeploy.errors import DualDeployError
@@ -244,12 +245,8 @@ def deployment_history(reader: DeploymentReader, component: Component, since: in
 
 def parse_given(text: str | None) -> dict[str, str]:
     """The `deployed-shas` input: a JSON object of component name to sha."""
-    if not text or not text.strip():
-        return {}
-    try:
-        value = json.loads(text)
-    except ValueError as error:
-        raise DualDeployError(f"not valid JSON: {error}", key="deployed-shas") from None
-    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-        raise DualDeployError('must be a JSON object like {"tenant-agent": "<sha>"}', key="deployed-shas")
+    example = '{"tenant-agent": "<sha>"}'
+    value = json_object_input(text, "deployed-shas", example)
+    if not all(isinstance(sha, str) for sha in value.values()):
+        raise DualDeployError(f"must be a JSON object like {example}", key="deployed-shas")
     return value

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from dualdeploy import actions_io
 from dualdeploy.config import Config
 from dualdeploy.drift import DEPLOYING, DIVERGED, IN_SYNC, STALE, UNKNOWN, Deployment, Drift, PendingCommit
-from dualdeploy.errors import DualDeployError
 from dualdeploy.jobs import common
 
 ICONS = {IN_SYNC: "✅", STALE: "🟠", DIVERGED: "🔀", UNKNOWN: "❔", DEPLOYING: "🔄"}
@@ -139,14 +138,7 @@ def parse_run_results(text: str | None, config: Config) -> dict[str, str]:
 
     A `needs` key maps to the component of the same name, or `deploy-<name>`.
     """
-    if not text or not text.strip():
-        return {}
-    try:
-        value = json.loads(text)
-    except ValueError as error:
-        raise DualDeployError(f"not valid JSON: {error}", key="job-results") from None
-    if not isinstance(value, dict):
-        raise DualDeployError('must be a JSON object like {"api": "success"} or toJSON(needs)', key="job-results")
+    value = actions_io.json_object_input(text, "job-results", '{"api": "success"} or toJSON(needs)')
     names = {component.name for component in config.components}
     results = {}
     for key, result in value.items():
