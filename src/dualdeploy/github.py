@@ -11,7 +11,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-import github
 from github import Auth, Github, GithubException, GithubRetry
 from github.Requester import HTTPRequestsConnectionClass, HTTPSRequestsConnectionClass, Requester
 from urllib3.exceptions import MaxRetryError
@@ -268,7 +267,6 @@ __all__ = [
     "SUITE_LABELS",
     "call",
     "connect",
-    "github",
     "owns",
     "sync_labels",
     "upsert_sticky_comment",
