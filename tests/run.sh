@@ -14,4 +14,8 @@ if [ ! -x .venv/bin/uv ]; then
 fi
 .venv/bin/uv pip install --quiet --python .venv/bin/python -e '.[test]'
 
+# Lint and format are part of the suite: a change that ruff rejects fails here, before any test runs.
+.venv/bin/ruff check --quiet src tests benchmarks examples
+.venv/bin/ruff format --check --quiet src tests benchmarks examples
+
 exec .venv/bin/python -m pytest "$@"
