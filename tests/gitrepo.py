@@ -117,3 +117,26 @@ def at(seconds: int) -> str:
 def git_date(moment: datetime) -> str:
     """`moment` as a date git takes for author and committer."""
     return moment.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def partial_clone(source: GitRepo, target: Path, branch: str) -> Path:
+    """A `--filter=blob:none` clone of `source` with `branch` checked out: as `actions/checkout` with
+    `filter: blob:none` leaves it, every other commit's file contents stay on the remote."""
+    source.git("config", "uploadpack.allowFilter", "true")
+    subprocess.run(
+        ["git", "clone", "--quiet", "--filter=blob:none", f"--branch={branch}", f"file://{source.path}", str(target)],
+        check=True,
+        capture_output=True,
+    )
+    return target
+
+
+def missing_objects(clone: Path) -> set[str]:
+    """The objects a partial clone knows of but has not fetched (asking fetches nothing)."""
+    listed = subprocess.run(
+        ["git", "-C", str(clone), "rev-list", "--objects", "--all", "--missing=print"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return {line[1:] for line in listed.splitlines() if line.startswith("?")}

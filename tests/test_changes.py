@@ -3,9 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from dualdeploy.changes import ChangedFile, Git, parse_name_status, pull_request_range, push_range
+from dualdeploy.changes import ChangedFile, Git, History, parse_name_status, pull_request_range, push_range
 from dualdeploy.errors import GitError
-from gitrepo import GitRepo
+from gitrepo import GitRepo, missing_objects, partial_clone
 
 
 @pytest.fixture
@@ -41,7 +41,8 @@ def test_rename_out_of_an_agent_counts_both_sides(repo: GitRepo) -> None:
     repo.move("agents/tenant/main.ts", "server/moved.ts")
     head = repo.commit("move out")
     changes = Git(repo.path).changed_files(base, head)
-    assert changes == [ChangedFile(path="server/moved.ts", status="R", old_path="agents/tenant/main.ts")]
+    # paths only: a rename is listed as the deletion and the addition it amounts to
+    assert changes == [ChangedFile("agents/tenant/main.ts", "D"), ChangedFile("server/moved.ts", "A")]
     assert paths(changes) == {"agents/tenant/main.ts", "server/moved.ts"}
 
 
@@ -165,3 +166,18 @@ def test_shallow_clone_without_remote_says_to_fetch_everything(diverged: GitRepo
     )
     with pytest.raises(GitError, match="fetch-depth: 0"):
         pull_request_range(Git(clone), "main", "HEAD")
+
+
+def test_history_of_a_diverged_deploy_reads_no_file_contents(repo: GitRepo, tmp_path: Path) -> None:
+    main = repo.head()
+    repo.checkout("hotfix", new=True)
+    repo.move("agents/tenant/main.ts", "agents/support/tenant.ts")
+    repo.write({"agents/support/tenant.ts": "tenant agent\n" * 20 + "edited while moved\n"})
+    deployed = repo.commit("hotfix deployed from a branch")
+    clone = partial_clone(repo, tmp_path / "clone", "main")
+    missing_before = missing_objects(clone)
+    assert missing_before
+    history = History(Git(clone), main, [deployed])
+    [extra] = history.extra(deployed)
+    assert missing_objects(clone) == missing_before, "reading the history fetched file contents"
+    assert (extra.sha, set(extra.paths)) == (deployed, {"agents/tenant/main.ts", "agents/support/tenant.ts"})

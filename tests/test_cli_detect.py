@@ -1,11 +1,12 @@
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
 from markdown_it import MarkdownIt
 
-from gitrepo import EXAMPLE_CONFIG, GitRepo, example_feature_branch
+from gitrepo import EXAMPLE_CONFIG, GitRepo, example_feature_branch, missing_objects, partial_clone, with_example_config
 from runner import Dualdeploy, run_process
 
 
@@ -144,3 +145,72 @@ def test_actions_mode_reads_the_pull_request_event_and_sets_outputs(
     assert json.loads(outputs["manual-components"]) == ["tenant-agent"]
     assert json.loads(outputs["components"])[0]["name"] == "tenant-agent"
     assert "Manual deploy needed after merge" in result.summary
+
+
+def _lines(label: str) -> str:
+    return "".join(f"{label} line {number}\n" for number in range(40))
+
+
+def test_partial_clone_fetches_nothing_and_answers_as_a_full_clone(tmp_path: Path) -> None:
+    origin = with_example_config(
+        tmp_path / "origin",
+        {
+            "server/src/agent-v2/deploy/tenant/a.ts": _lines("tenant a"),
+            "server/src/agent-v2/deploy/tenant/b.ts": _lines("tenant b"),
+            "server/src/lib/util.ts": _lines("util"),
+            "server/src/routes/x.ts": _lines("route x"),
+            "apps/web/page.tsx": _lines("page"),
+            "apps/web/old.tsx": _lines("old"),
+            "server/src/agent-v2/deploy/support/s.ts": _lines("support"),
+        },
+    )
+    base = origin.head()
+    origin.checkout("feature", new=True)
+    # moved and edited (rename detection would read both sides), moved as is, edited in place
+    origin.move("server/src/agent-v2/deploy/tenant/a.ts", "server/src/routes/a.ts")
+    origin.move("server/src/lib/util.ts", "server/src/agent-v2/deploy/billing/util.ts")
+    origin.move("apps/web/old.tsx", "apps/web/new.tsx")
+    origin.move("server/src/routes/x.ts", "server/src/routes/y.ts")
+    origin.write(
+        {
+            "server/src/routes/a.ts": _lines("tenant a") + "moved\n",
+            "server/src/agent-v2/deploy/billing/util.ts": _lines("util") + "moved\n",
+            "apps/web/page.tsx": _lines("page") + "edited\n",
+            "server/src/agent-v2/deploy/tenant/b.ts": _lines("tenant b") + "edited\n",
+            "server/src/agent-v2/deploy/support/s.ts": _lines("support") + "edited\n",
+            # a copy of an edited file: a copy counts at its new path
+            "server/src/agent-v2/deploy/support/copy.ts": _lines("support") + "edited\n",
+        }
+    )
+    head = origin.commit("move things around")
+    clone = partial_clone(origin, tmp_path / "clone", "feature")
+    missing_before = missing_objects(clone)
+    assert missing_before, "the clone should lack the base's file contents"
+
+    def detect(repo: Path) -> subprocess.CompletedProcess:
+        return run_process("detect", "--repo", str(repo), "--base", base, "--head", head, "--format", "json")
+
+    partial, full = detect(clone), detect(origin.path)
+    assert partial.returncode == 0, partial.stderr
+    assert missing_objects(clone) == missing_before, "detect fetched file contents from the remote"
+    assert partial.stdout == full.stdout
+    report = json.loads(partial.stdout)
+    files = {component["name"]: component["files"] for component in report["components"]}
+    assert files["tenant-agent"] == [
+        "server/src/agent-v2/deploy/tenant/a.ts",
+        "server/src/agent-v2/deploy/tenant/b.ts",
+        "server/src/lib/util.ts",
+    ]
+    assert files["billing-agent"] == ["server/src/agent-v2/deploy/billing/util.ts", "server/src/lib/util.ts"]
+    assert files["support-agent"] == [
+        "server/src/agent-v2/deploy/support/copy.ts",
+        "server/src/agent-v2/deploy/support/s.ts",
+        "server/src/lib/util.ts",
+    ]
+    assert files["client"] == ["apps/web/new.tsx", "apps/web/old.tsx", "apps/web/page.tsx"]
+    assert files["api"] == [
+        "server/src/lib/util.ts",
+        "server/src/routes/a.ts",
+        "server/src/routes/x.ts",
+        "server/src/routes/y.ts",
+    ]

@@ -20,7 +20,11 @@ FETCH_DEPTH_HINT = "check out with `fetch-depth: 0` (actions/checkout) so the hi
 
 @dataclass(frozen=True)
 class ChangedFile:
-    """One changed path; for a rename or copy, `old_path` is where it came from."""
+    """One changed path; for a rename or copy, `old_path` is where it came from.
+
+    `Git.changed_files` reads paths only (`--no-renames`), so it lists a rename as a deletion and
+    an addition and a copy as an addition: R and C come only from name-status text parsed here.
+    """
 
     path: str
     status: str  # A, M, D, R, C, T (type change, e.g. a submodule pointer)
@@ -145,8 +149,10 @@ class Git:
             "-z",
             "--no-ext-diff",
             "--no-textconv",
-            "-M",
-            "--find-copies",
+            # Paths only: rename and copy detection would read file contents (and, in a partial
+            # clone, fetch every missing blob from the remote) to learn what --no-renames lists
+            # anyway: a deletion and an addition, the two paths a rename touches.
+            "--no-renames",
             "--ignore-submodules=none",
             base,
             head,
@@ -334,7 +340,15 @@ class History:
         shas = self.git._out("rev-list", deployed, f"^{self.target}").split()
         out = (
             self.git._run(
-                "log", "-z", "--name-status", "-M", "--no-walk=unsorted", f"--format={_LOG_FORMAT}", *shas, "--"
+                "log",
+                "-z",
+                "--name-status",
+                "--no-renames",
+                "--no-ext-diff",
+                "--no-walk=unsorted",
+                f"--format={_LOG_FORMAT}",
+                *shas,
+                "--",
             ).stdout
             if shas
             else b""
