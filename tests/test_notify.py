@@ -19,12 +19,12 @@ from dualdeploy.notify import (
     fingerprint,
     fit_slack_limits,
     fit_text,
+    render_slack,
     send,
     slack_link,
     slack_mention,
     webhook_from_env,
 )
-from dualdeploy.render import render_slack
 from slackreceiver import NO_SERVICE, OK, RATE_LIMITED, SERVER_ERROR, Answer, slow
 from slackreceiver import slack_receiver as slack_receiver  # noqa: F401  (the fixture)
 

@@ -1,7 +1,7 @@
 """Slack: the text rules of its messages, and sending them through an incoming webhook.
 
 Messages are Block Kit payloads rendered from `templates/slack/*.json.j2` by
-`render.render_slack`, in a Jinja environment of their own (built here, since its rules are
+`render_slack`, in a Jinja environment of their own (built here, since its rules are
 Slack's): every `{{ expression }}` is escaped for mrkdwn (`&`, `<`, `>` become entities, so a
 commit subject like `<!channel>` is shown, not obeyed) and encoded for a JSON string, so a value
 can neither mention anybody nor break the JSON. Slack markup comes only from the template text
@@ -106,7 +106,7 @@ def _finalize(value: object) -> object:
 
 @cache
 def slack_environment() -> jinja2.Environment:
-    """The Jinja environment of `templates/slack/*.json.j2` (used by `render.render_slack`)."""
+    """The Jinja environment of `templates/slack/*.json.j2` (used by `render_slack`)."""
     env = new_environment(_finalize)
     # Jinja's tojson writes "<" as \u003c, which would reach Slack as "<" after all.
     del env.filters["tojson"]
@@ -114,6 +114,20 @@ def slack_environment() -> jinja2.Environment:
     env.filters["mention"] = slack_mention
     env.filters["short"] = short_sha
     return env
+
+
+def render_slack(template: str, **context: object) -> dict:
+    """A Slack Block Kit payload from `templates/slack/*.json.j2`, trimmed to Slack's limits.
+
+    The second environment (`slack_environment`) escapes every value for Slack mrkdwn and
+    for a JSON string; a template whose output is not JSON is a bug and raises ValueError.
+    """
+    text = slack_environment().get_template(template).render(**context)
+    try:
+        payload = json.loads(text)
+    except ValueError as error:
+        raise ValueError(f"{template} rendered invalid JSON ({error}); this is a bug in the template") from error
+    return fit_slack_limits(payload)
 
 
 def _cut(text: str, size: int) -> str:

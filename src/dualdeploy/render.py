@@ -132,24 +132,6 @@ def render(template: str, **context: object) -> str:
     return environment().get_template(template).render(**context)
 
 
-def render_slack(template: str, **context: object) -> dict:
-    """A Slack Block Kit payload from `templates/slack/*.json.j2`, trimmed to Slack's limits.
-
-    The second environment (`notify.slack_environment`) escapes every value for Slack mrkdwn and
-    for a JSON string; a template whose output is not JSON is a bug and raises ValueError.
-    """
-    import json
-
-    from dualdeploy import notify
-
-    text = notify.slack_environment().get_template(template).render(**context)
-    try:
-        payload = json.loads(text)
-    except ValueError as error:
-        raise ValueError(f"{template} rendered invalid JSON ({error}); this is a bug in the template") from error
-    return notify.fit_slack_limits(payload)
-
-
 def render_within(limit: int, attempts: Callable[[int], str], budgets: tuple[int, ...]) -> str:
     """Render with the largest detail budget whose output fits `limit` characters.
 

@@ -154,7 +154,7 @@ def notify_slack(impact: Impact, config: Config, pull: dict, repository: str, co
     webhook = webhook_from_env("DD_SLACK_WEBHOOK_URL")
     if not webhook:
         return
-    from dualdeploy.render import render_slack
+    from dualdeploy.notify import render_slack
 
     links = deploy_links(config, actions_io.repo_url())
     payload = render_slack(
