@@ -16,12 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from dualdeploy import github
+from dualdeploy import assessment, github
 from dualdeploy.changes import Git
 from dualdeploy.config import Component, DeployedSource
 from dualdeploy.deployments import MAX_DEPLOYMENTS_SCANNED, DeploymentReader, parse_given
 from dualdeploy.errors import DualDeployError
-from dualdeploy.jobs import common
 from fakegithub import FakeGitHub
 from gitrepo import GitRepo
 
@@ -423,7 +422,7 @@ def test_url_short_sha_is_resolved_in_the_repository(version_server: str, tmp_pa
     repo = GitRepo(tmp_path / "mono")
     full = repo.commit("base", {"a.txt": "1"})
     git = Git(repo.path)
-    deployment = common.resolve_sha(git, read_url(version_server, f"/short/{full[:8]}"))
+    deployment = assessment.resolve_sha(git, read_url(version_server, f"/short/{full[:8]}"))
     assert deployment.sha == full
-    unknown = common.resolve_sha(git, read_url(version_server, "/short/abcdef12"))
+    unknown = assessment.resolve_sha(git, read_url(version_server, "/short/abcdef12"))
     assert unknown.sha == "abcdef12"  # left as is: classify calls it unknown with the reason

@@ -10,13 +10,13 @@ import pytest
 from markdown_it import MarkdownIt
 
 from dualdeploy import cli
+from dualdeploy.alerts import AlertItem
 from dualdeploy.changes import Commit
 from dualdeploy.config import load_config
+from dualdeploy.dashboard import render_dashboard
 from dualdeploy.drift import PendingCommit
 from dualdeploy.errors import DualDeployError
-from dualdeploy.jobs.dashboard import render_dashboard
 from dualdeploy.jobs.docs import NO_TOKEN, TARGETS, codeowners_patterns, rows_without_token
-from dualdeploy.jobs.monitor import AlertItem
 from dualdeploy.markers import HASH, MARKDOWN, find_sections, update_section
 from dualdeploy.render import SafeMarkdown, render
 from fakegithub import FakeGitHub

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from dualdeploy import assessment
 from dualdeploy.changes import Git
 from dualdeploy.config import Component, Config, load_config
 from dualdeploy.deployments import DeploymentReader
@@ -23,7 +24,6 @@ from dualdeploy.drift import (
     classify,
     relevant_commits,
 )
-from dualdeploy.jobs import common
 from gitrepo import T0, GitRepo, at, with_example_config
 
 TENANT = "server/src/agent-v2/deploy/tenant/index.ts"
@@ -67,7 +67,7 @@ def assess(repo: GitRepo, deployed: dict[str, str], *, target: str = "main", rea
     """Every component's drift at `target`, deployed at the given shas (the deployed-shas input)."""
     git = Git(repo.path)
     config = config_of(repo)
-    state = common.assess(
+    state = assessment.assess(
         git, config, config.components, git.resolve(target), reader or DeploymentReader(given=deployed)
     )
     return {drift.component: drift for drift in state.drifts}

@@ -9,6 +9,7 @@ and the line: guessing where a section ends could delete what a person wrote.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
@@ -220,3 +221,31 @@ __all__ = [
     "section_body",
     "update_section",
 ]
+
+
+# The suite's memory in a body it owns (an alert issue, a PR comment): one hidden HTML comment of
+# JSON that GitHub does not show. "--" is written escaped so the JSON can never end the comment.
+HIDDEN_STATE = re.compile(r"<!-- dualdeploy:state (\{.*?\}) -->")
+
+
+def hidden_state(state: dict) -> str:
+    """The state as the hidden comment to put in a body."""
+    text = json.dumps(state, sort_keys=True, separators=(",", ":")).replace("--", "\\u002d\\u002d")
+    return f"<!-- dualdeploy:state {text} -->"
+
+
+def read_hidden_state(body: str | None) -> dict:
+    """The state kept in a body, or {} when it has none (or a broken one)."""
+    match = HIDDEN_STATE.search(body or "")
+    if not match:
+        return {}
+    try:
+        value = json.loads(match.group(1))
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def replace_hidden_state(body: str | None, state: dict) -> str:
+    """The body with its hidden state replaced by `state` (the rest byte for byte)."""
+    return HIDDEN_STATE.sub(lambda _match: hidden_state(state), body or "", count=1)

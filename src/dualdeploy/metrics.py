@@ -10,7 +10,9 @@ import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from dualdeploy.drift import Deployment, PendingCommit
+from dualdeploy.drift import Deployment, Drift, PendingCommit
+
+WINDOW_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -104,3 +106,50 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         else:
             merged.append((start, end))
     return merged
+
+
+def compute_metrics(
+    git, config, components, target: str, reader, now: int, max_age: int, drifts: dict[str, Drift] | None = None
+) -> list:
+    """Lag metrics over the window; commits still pending now count whenever they landed."""
+    from dualdeploy.changes import History
+    from dualdeploy.deployments import deployment_history
+    from dualdeploy.drift import ComponentPaths, relevant_commits
+
+    window = WINDOW_DAYS * 86400
+    since = now - window
+    histories = {component.name: deployment_history(reader, component, since) for component in components}
+    present = git.existing({d.sha for deployments in histories.values() for d in deployments if d.sha})
+    history = History(git, target, sorted(present), since=since)
+    paths = ComponentPaths(config.filters())
+    commits = list(history.commits.values())
+    paths.index(commits)
+    results = []
+    for component in components:
+        filters = [f"component:{component.name}", *(f"shared:{group}" for group in component.uses)]
+        relevant = list(relevant_commits(paths, filters, commits))
+        drift = (drifts or {}).get(component.name)
+        pending = drift.pending if drift else ()
+        relevant += [item for item in pending if item.commit.sha not in history.commits]
+        known = [d for d in histories[component.name] if d.sha in present]
+        results.append(
+            component_metrics(
+                component.name,
+                relevant,
+                known,
+                history.contains,
+                now=now,
+                window_seconds=window,
+                overdue_after=max_age,
+                pending={item.commit.sha for item in pending},
+            )
+        )
+    return results
+
+
+def metrics_markdown(metrics) -> str:
+    if not metrics:
+        return ""
+    from dualdeploy.render import render
+
+    return render("metrics.md.j2", metrics=metrics)

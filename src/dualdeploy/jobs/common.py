@@ -1,19 +1,17 @@
-"""What several jobs share: the repository, the config, the token, and the drift of components."""
+"""What several jobs share: their arguments read into the repository, the config, the token, the reader."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from dualdeploy import actions_io
-from dualdeploy.changes import Git, History
+from dualdeploy.changes import Git
 from dualdeploy.config import DEFAULT_CONFIG_PATH, Component, Config, load_config
 from dualdeploy.deployments import DeploymentReader, parse_given
-from dualdeploy.drift import ComponentPaths, Deployment, Drift, classify, relevant_commits
 from dualdeploy.errors import DualDeployError
 
 
@@ -68,57 +66,6 @@ def select_components(config: Config, names: str | None, *, default_manual: bool
     return config.manual_components() if default_manual else config.components
 
 
-@dataclass(frozen=True)
-class State:
-    """The drift of each selected component at one target commit."""
-
-    target: str
-    drifts: tuple[Drift, ...]
-
-
-def assess(git: Git, config: Config, components: tuple[Component, ...], target: str, reader: DeploymentReader) -> State:
-    deployments = [resolve_sha(git, deployment) for deployment in read_all(reader, components)]
-    known = git.existing({deployment.sha for deployment in deployments if deployment.sha})
-    history = History(git, target, sorted(known))
-    paths = ComponentPaths(config.filters())
-    paths.index(list(history.commits.values()))
-    drifts = []
-    for component, deployment in zip(components, deployments, strict=True):
-        filters = [f"component:{component.name}", *(f"shared:{group}" for group in component.uses)]
-        if deployment.sha is None or deployment.sha not in known:
-            drifts.append(classify(deployment, known=False, ancestor=False, pending=()))
-            continue
-        ancestor = history.is_ancestor(deployment.sha)
-        pending = relevant_commits(paths, filters, history.between(deployment.sha))
-        extra = () if ancestor else relevant_commits(paths, filters, history.extra(deployment.sha))
-        drifts.append(classify(deployment, known=True, ancestor=ancestor, pending=pending, extra=extra))
-    return State(target=target, drifts=tuple(drifts))
-
-
-READ_WORKERS = 8
-
-
-def read_all(reader: DeploymentReader, components: tuple[Component, ...]) -> list[Deployment]:
-    """Each component's deployment, read a few at a time: the requests wait on the network, not on us."""
-    if len(components) < 2 or getattr(reader, "repo", None) is None:
-        return [reader.read(component) for component in components]
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=READ_WORKERS) as pool:
-        return list(pool.map(reader.read, components))
-
-
-def resolve_sha(git: Git, deployment: Deployment) -> Deployment:
-    """A short sha (from a version endpoint, say) made full; an unknown one is left for `classify`."""
-    if deployment.sha and len(deployment.sha) < 40:
-        full = git.try_resolve(deployment.sha)
-        if full:
-            from dataclasses import replace
-
-            return replace(deployment, sha=full)
-    return deployment
-
-
 def slack_webhook(config: Config) -> str | None:
     """The Slack webhook URL: the action's secret input (DD_SLACK_WEBHOOK_URL), else the environment
     variable the config names in notify.slack.webhook-secret. Masked as soon as it is read."""
@@ -128,3 +75,20 @@ def slack_webhook(config: Config) -> str | None:
     if url is None and config.slack is not None:
         url = webhook_from_env(config.slack.webhook_secret)
     return url
+
+
+def target_of(git: Git, args: argparse.Namespace) -> str:
+    """The commit just deployed: --target-sha, else the workflow's GITHUB_SHA, else HEAD."""
+    return git.resolve(getattr(args, "target_sha", None) or os.environ.get("GITHUB_SHA") or "HEAD", what="--target-sha")
+
+
+def parse_minutes(text: str | None, default: int) -> int:
+    if text in (None, ""):
+        return default * 60
+    try:
+        minutes = float(text)
+    except ValueError:
+        raise DualDeployError(f"must be a number of minutes, not {text!r}", key="max-age-minutes") from None
+    if minutes < 0:
+        raise DualDeployError("must not be negative", key="max-age-minutes")
+    return int(minutes * 60)

@@ -29,13 +29,12 @@ from urllib.parse import quote
 
 import bracex
 
-from dualdeploy import actions_io
+from dualdeploy import actions_io, dashboard
+from dualdeploy.alerts import AlertItem
 from dualdeploy.config import DEFAULT_CONFIG_PATH, Component, Config, load_config
+from dualdeploy.dashboard import DashboardRow
 from dualdeploy.drift import Deployment, classify
 from dualdeploy.errors import EXIT_GAP, DualDeployError
-from dualdeploy.jobs import dashboard
-from dualdeploy.jobs.dashboard import DashboardRow
-from dualdeploy.jobs.monitor import AlertItem
 from dualdeploy.markers import HASH, MARKDOWN, CommentStyle, find_sections, section_body, update_section
 from dualdeploy.render import SafeMarkdown, render
 
@@ -239,9 +238,10 @@ def read_live_status(args: argparse.Namespace, config: Config) -> LiveStatus | N
             key="--repository",
         )
     from dualdeploy import github
+    from dualdeploy.assessment import assess
     from dualdeploy.changes import Git
     from dualdeploy.deployments import DeploymentReader
-    from dualdeploy.jobs.common import assess, now_from
+    from dualdeploy.jobs.common import now_from
 
     actions_io.mask(token)
     repo = github.connect(token).get_repo(repository)

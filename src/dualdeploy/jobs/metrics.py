@@ -5,19 +5,21 @@ from __future__ import annotations
 import argparse
 import json
 
-from dualdeploy.jobs import common, monitor
+from dualdeploy.assessment import assess, production_target
+from dualdeploy.jobs import common
+from dualdeploy.metrics import compute_metrics
 
 
 def run(args: argparse.Namespace) -> int:
     git, config = common.open_config(args)
-    max_age = monitor.parse_minutes(args.max_age_minutes, config.monitor.max_age_minutes)
+    max_age = common.parse_minutes(args.max_age_minutes, config.monitor.max_age_minutes)
     now = common.now_from(args)
     reader = common.deployment_reader(args, git, config)
-    target = monitor.production_target(git, config, reader, args)
+    target = production_target(git, config, reader, args.target_sha)
     components = common.select_components(config, args.components)
-    state = common.assess(git, config, components, target, reader)
+    state = assess(git, config, components, target, reader)
     drifts = {drift.component: drift for drift in state.drifts}
-    metrics = monitor.compute_metrics(git, config, components, target, reader, now, max_age, drifts)
+    metrics = compute_metrics(git, config, components, target, reader, now, max_age, drifts)
     if args.format == "json":
         print(json.dumps({"target": target, "components": [m.to_json() for m in metrics]}, indent=2))
     else:

@@ -10,41 +10,26 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from dataclasses import dataclass, field
 
 from dualdeploy import actions_io
-from dualdeploy.config import Component, Config
+from dualdeploy.alerts import alert_item, issue_title
+from dualdeploy.assessment import assess, production_target
+from dualdeploy.config import Config
+from dualdeploy.dashboard import build_rows, render_dashboard
 from dualdeploy.drift import Drift
 from dualdeploy.errors import EXIT_GAP, DualDeployError
-from dualdeploy.jobs import common, dashboard
+from dualdeploy.jobs import common
+from dualdeploy.markers import hidden_state, read_hidden_state, replace_hidden_state
+from dualdeploy.metrics import compute_metrics, metrics_markdown
 
 MARKER = "<!-- dualdeploy:monitor-alert -->"
-STATE = re.compile(r"<!-- dualdeploy:state (\{.*?\}) -->")
-PULL_NUMBER = re.compile(r"\(#(\d+)\)\s*$|^Merge pull request #(\d+)")
 ISSUE_BUDGETS = (50, 20, 5, 0)
-WINDOW_DAYS = 30
 OUTPUT_COMMITS = 50  # pending commits listed per component in the step output (GitHub caps outputs at 1 MB)
 
 
 def marker_for(component: str | None) -> str:
     return MARKER if component is None else f"<!-- dualdeploy:monitor-alert component={component} -->"
-
-
-@dataclass(frozen=True)
-class AlertItem:
-    name: str
-    sha: str | None
-    deployed_at: int | None
-    commit_url: str | None
-    repo_url: str | None
-    deploy_url: str | None
-    workflow: str | None
-    owners: object
-    waited: str
-    pending: tuple
-    pr_numbers: dict = field(default_factory=dict)
-    pr_links: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -61,12 +46,12 @@ class Outcome:
 
 def run(args: argparse.Namespace) -> int:
     git, config = common.open_config(args)
-    max_age = parse_minutes(args.max_age_minutes, config.monitor.max_age_minutes)
+    max_age = common.parse_minutes(args.max_age_minutes, config.monitor.max_age_minutes)
     now = common.now_from(args)
     reader = common.deployment_reader(args, git, config)
-    target = production_target(git, config, reader, args)
+    target = production_target(git, config, reader, args.target_sha)
     manual = common.select_components(config, args.components)
-    state = common.assess(git, config, manual, target, reader)
+    state = assess(git, config, manual, target, reader)
     overdue = [drift for drift in state.drifts if drift.overdue(now, max_age)]
     drifts = {drift.component: drift for drift in state.drifts}
     metrics = compute_metrics(git, config, manual, target, reader, now, max_age, drifts) if args.metrics else []
@@ -121,8 +106,8 @@ def run(args: argparse.Namespace) -> int:
     actions_io.set_output("overdue", json.dumps([drift.to_json(limit=OUTPUT_COMMITS) for drift in overdue]))
     actions_io.set_output("issue-url", outcome.issue_urls[0] if outcome.issue_urls else "")
     if actions_io.in_actions():
-        rows = dashboard.build_rows(config, state.drifts, repo_url=repo_url, now=now, grace_seconds=max_age)
-        summary = dashboard.render_dashboard("Agent monitor", target, rows, repo_url=repo_url, notes=outcome.actions)
+        rows = build_rows(config, state.drifts, repo_url=repo_url, now=now, grace_seconds=max_age)
+        summary = render_dashboard("Agent monitor", target, rows, repo_url=repo_url, notes=outcome.actions)
         actions_io.append_summary(summary + metrics_markdown(metrics))
     for line in outcome.actions:
         print(line)
@@ -145,8 +130,7 @@ def run(args: argparse.Namespace) -> int:
 def slack_alert(
     config: Config, overdue: list[Drift], *, now: int, repo_url: str | None, issue_url: str | None = None
 ) -> dict:
-    from dualdeploy.notify import SlackComponent
-    from dualdeploy.render import render_slack
+    from dualdeploy.notify import SlackComponent, render_slack
 
     items = [
         SlackComponent.from_drift(drift, now=now, deploy_url=config.component(drift.component).deploy_url(repo_url))
@@ -184,7 +168,7 @@ def notify_slack(
     if not webhook:
         return None
     from dualdeploy import notify
-    from dualdeploy.render import render_slack
+    from dualdeploy.notify import render_slack
 
     issue_url = outcome.issue_urls[0] if outcome.issue_urls else None
     if alert is not None:
@@ -211,90 +195,6 @@ def notify_slack(
         outcome.actions.append("Slack: all-clear sent" if result.sent else "Slack: all-clear NOT sent")
         return result
     return None
-
-
-def parse_minutes(text: str | None, default: int) -> int:
-    if text in (None, ""):
-        return default * 60
-    try:
-        minutes = float(text)
-    except ValueError:
-        raise DualDeployError(f"must be a number of minutes, not {text!r}", key="max-age-minutes") from None
-    if minutes < 0:
-        raise DualDeployError("must not be negative", key="max-age-minutes")
-    return int(minutes * 60)
-
-
-def production_target(git, config: Config, reader, args: argparse.Namespace) -> str:
-    """The commit production runs: the newest known deploy of an `auto` component, else the branch head."""
-    if getattr(args, "target_sha", None):
-        return git.resolve(args.target_sha, what="--target-sha")
-    deployed = [
-        common.resolve_sha(git, reader.read(component)) for component in config.components if component.deploy == "auto"
-    ]
-    known = [d for d in deployed if d.sha and git.try_resolve(d.sha)]
-    if known:
-        newest = max(known, key=lambda deployment: deployment.deployed_at or 0)
-        return git.resolve(newest.sha)
-    try:
-        return git.resolve(git.default_branch(), what="default branch")
-    except DualDeployError:
-        return git.resolve("HEAD")
-
-
-def compute_metrics(
-    git, config: Config, components, target: str, reader, now: int, max_age: int, drifts: dict[str, Drift] | None = None
-) -> list:
-    """Lag metrics over the window; commits still pending now count whenever they landed."""
-    from dualdeploy.changes import History
-    from dualdeploy.deployments import deployment_history
-    from dualdeploy.drift import ComponentPaths, relevant_commits
-    from dualdeploy.metrics import component_metrics
-
-    window = WINDOW_DAYS * 86400
-    since = now - window
-    histories = {component.name: deployment_history(reader, component, since) for component in components}
-    present = git.existing({d.sha for deployments in histories.values() for d in deployments if d.sha})
-    history = History(git, target, sorted(present), since=since)
-    paths = ComponentPaths(config.filters())
-    commits = list(history.commits.values())
-    paths.index(commits)
-    results = []
-    for component in components:
-        filters = [f"component:{component.name}", *(f"shared:{group}" for group in component.uses)]
-        relevant = list(relevant_commits(paths, filters, commits))
-        drift = (drifts or {}).get(component.name)
-        pending = drift.pending if drift else ()
-        relevant += [item for item in pending if item.commit.sha not in history.commits]
-        known = [d for d in histories[component.name] if d.sha in present]
-        results.append(
-            component_metrics(
-                component.name,
-                relevant,
-                known,
-                history.contains,
-                now=now,
-                window_seconds=window,
-                overdue_after=max_age,
-                pending={item.commit.sha for item in pending},
-            )
-        )
-    return results
-
-
-def metrics_markdown(metrics) -> str:
-    if not metrics:
-        return ""
-    from dualdeploy.render import render
-
-    return render("metrics.md.j2", metrics=metrics)
-
-
-def owners_markdown(component: Component):
-    """Owners as real mentions: they come from the repository's own config, validated as @handles."""
-    from dualdeploy.render import SafeMarkdown
-
-    return SafeMarkdown(" ".join(component.owners)) if component.owners else ""
 
 
 class IssueKeeper:
@@ -334,7 +234,7 @@ class IssueKeeper:
             if overdue:
                 self.create(marker, overdue)
             return
-        previous = read_state(issue.body)
+        previous = read_hidden_state(issue.body)
         self.outcome.previous_slack.add(previous.get("slack"))
         if overdue:
             self.update(issue, marker, overdue, previous)
@@ -368,17 +268,17 @@ class IssueKeeper:
         """Put back the previous Slack fingerprint (only that) after a failed send."""
         from dualdeploy.github import call
 
-        previous = read_state(old_body).get("slack")
-        current = read_state(issue.body)
+        previous = read_hidden_state(old_body).get("slack")
+        current = read_hidden_state(issue.body)
         with call(f"update alert issue #{issue.number}", permission="issues: write"):
-            issue.edit(body=STATE.sub(state_comment({**current, "slack": previous}), issue.body or "", count=1))
+            issue.edit(body=replace_hidden_state(issue.body or "", {**current, "slack": previous}))
 
     def create(self, marker: str, overdue: list[Drift]) -> None:
         from dualdeploy.github import SUITE_LABELS, call, ensure_label
 
         closed = self.find(marker, state="closed")
         follows = None
-        if closed is not None and not read_state(closed.body).get("resolved"):
+        if closed is not None and not read_hidden_state(closed.body).get("resolved"):
             follows = {"number": closed.number, "closed_by": getattr(closed.closed_by, "login", None)}
         body = self.body(marker, overdue, previous=follows)
         for name in ("deployment", "alert"):
@@ -386,7 +286,7 @@ class IssueKeeper:
         # Re-check right before creating: another run may have opened it meanwhile.
         existing = self.find(marker)
         if existing is not None:
-            previous = read_state(existing.body)
+            previous = read_hidden_state(existing.body)
             self.outcome.previous_slack.add(previous.get("slack"))
             self.update(existing, marker, overdue, previous)
             return
@@ -417,7 +317,7 @@ class IssueKeeper:
         with call(f"close duplicate alert issue #{created.number}", permission="issues: write"):
             created.create_comment(f"Duplicate of #{oldest.number}, opened by a monitor run at the same moment.")
             created.edit(
-                body=STATE.sub(state_comment({"resolved": True, "duplicate_of": oldest.number}), created.body, count=1),
+                body=replace_hidden_state(created.body, {"resolved": True, "duplicate_of": oldest.number}),
                 state="closed",
                 state_reason="not_planned",
             )
@@ -439,7 +339,7 @@ class IssueKeeper:
             deployed.append({"name": name, "sha": drift.deployment.sha, "lag": lag})
         self.outcome.closed.extend(deployed)
         comment = render_text("monitor_resolved.md.j2", deployed=deployed)
-        body = STATE.sub(state_comment({**previous, "resolved": True}), issue.body or "", count=1)
+        body = replace_hidden_state(issue.body or "", {**previous, "resolved": True})
         with call(f"close alert issue #{issue.number}", permission="issues: write"):
             issue.create_comment(comment)
             issue.edit(body=body, state="closed", state_reason="completed")
@@ -463,7 +363,12 @@ class IssueKeeper:
         state = state_comment(
             {"overdue": sorted(since), "since": since, "follows": previous, "slack": self.outcome.slack}
         )
-        items = [self.item(drift, format_duration(drift.waiting_seconds(self.now))) for drift in overdue]
+        items = [
+            alert_item(
+                self.config, drift, waited=format_duration(drift.waiting_seconds(self.now)), repo_url=self.repo_url
+            )
+            for drift in overdue
+        ]
         return render_within(
             GITHUB_COMMENT_LIMIT,
             lambda budget: render_text(
@@ -481,37 +386,6 @@ class IssueKeeper:
             ISSUE_BUDGETS,
         )
 
-    def item(self, drift: Drift, waited: str) -> AlertItem:
-        component = self.config.component(drift.component)
-        numbers, links = {}, {}
-        for pending in drift.pending:
-            match = PULL_NUMBER.search(pending.commit.subject)
-            if match:
-                numbers[pending.commit.sha] = match.group(1) or match.group(2)
-                if self.repo_url:
-                    links[pending.commit.sha] = f"{self.repo_url}/pull/{numbers[pending.commit.sha]}"
-        sha = drift.deployment.sha
-        return AlertItem(
-            name=component.name,
-            sha=sha,
-            deployed_at=drift.deployment.deployed_at,
-            commit_url=f"{self.repo_url}/commit/{sha}" if self.repo_url and sha else None,
-            repo_url=self.repo_url,
-            deploy_url=component.deploy_url(self.repo_url),
-            workflow=component.deploy_workflow,
-            owners=owners_markdown(component),
-            waited=waited,
-            pending=drift.pending,
-            pr_numbers=numbers,
-            pr_links=links,
-        )
-
-
-def issue_title(overdue: list[Drift]) -> str:
-    """The alert issue's title follows the overdue set (the issue is found by its marker, not by this)."""
-    names = ", ".join(drift.component for drift in overdue)
-    return ("Agents not deployed: " if len(overdue) > 1 else "Agent not deployed: ") + names
-
 
 def render_text(template: str, **context) -> str:
     from dualdeploy.render import render
@@ -523,16 +397,4 @@ def state_comment(state: dict):
     """The monitor's memory, kept in the issue body as a hidden comment."""
     from dualdeploy.render import SafeMarkdown
 
-    text = json.dumps(state, sort_keys=True, separators=(",", ":")).replace("--", "\\u002d\\u002d")
-    return SafeMarkdown(f"<!-- dualdeploy:state {text} -->")
-
-
-def read_state(body: str | None) -> dict:
-    match = STATE.search(body or "")
-    if not match:
-        return {}
-    try:
-        value = json.loads(match.group(1))
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
+    return SafeMarkdown(hidden_state(state))

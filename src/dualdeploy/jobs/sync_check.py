@@ -14,9 +14,11 @@ import tempfile
 from pathlib import Path
 
 from dualdeploy import actions_io
+from dualdeploy.assessment import assess
+from dualdeploy.dashboard import build_rows, render_dashboard
 from dualdeploy.drift import DIVERGED, IN_SYNC, STALE, UNKNOWN, Drift
 from dualdeploy.errors import EXIT_GAP, DualDeployError
-from dualdeploy.jobs import common, dashboard
+from dualdeploy.jobs import common
 
 
 def run(args: argparse.Namespace) -> int:
@@ -25,9 +27,9 @@ def run(args: argparse.Namespace) -> int:
     grace_seconds = parse_grace(args.grace_minutes)
     now = common.now_from(args)
     git, config = common.open_config(args)
-    target = dashboard.target_of(git, args)
+    target = common.target_of(git, args)
     components = common.select_components(config, args.components)
-    state = common.assess(git, config, components, target, common.deployment_reader(args, git, config))
+    state = assess(git, config, components, target, common.deployment_reader(args, git, config))
     behind = [drift for drift in state.drifts if drift.status in (STALE, DIVERGED) and drift.pending]
     overdue = [drift for drift in behind if drift.overdue(now, grace_seconds)]
     unknown = [drift for drift in state.drifts if drift.status == UNKNOWN]
@@ -51,8 +53,8 @@ def run(args: argparse.Namespace) -> int:
     actions_io.set_output("report", str(report_path))
     notified = notify_slack(config, behind, target, now=now, repo_url=repo_url)
     if actions_io.in_actions():
-        rows = dashboard.build_rows(config, state.drifts, repo_url=repo_url, now=now, grace_seconds=grace_seconds)
-        actions_io.append_summary(dashboard.render_dashboard("Post-deploy sync check", target, rows, repo_url=repo_url))
+        rows = build_rows(config, state.drifts, repo_url=repo_url, now=now, grace_seconds=grace_seconds)
+        actions_io.append_summary(render_dashboard("Post-deploy sync check", target, rows, repo_url=repo_url))
     if notified is not None and not notified.sent and notified.error and args.fail_on_notify_error:
         raise DualDeployError(notified.error, key="slack", exit_status=EXIT_GAP)
     return EXIT_GAP if failing else 0
@@ -66,7 +68,7 @@ def notify_slack(config, behind: list[Drift], target: str, *, now: int, repo_url
     if not webhook:
         return None
     from dualdeploy import notify
-    from dualdeploy.render import render_slack
+    from dualdeploy.notify import render_slack
 
     stale = [
         notify.SlackComponent.from_drift(

@@ -1,0 +1,67 @@
+"""The alert about overdue components: what its issue shows of each one, and its title."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from dualdeploy.config import Component, Config
+from dualdeploy.drift import Drift
+
+PULL_NUMBER = re.compile(r"\(#(\d+)\)\s*$|^Merge pull request #(\d+)")
+
+
+@dataclass(frozen=True)
+class AlertItem:
+    name: str
+    sha: str | None
+    deployed_at: int | None
+    commit_url: str | None
+    repo_url: str | None
+    deploy_url: str | None
+    workflow: str | None
+    owners: object
+    waited: str
+    pending: tuple
+    pr_numbers: dict = field(default_factory=dict)
+    pr_links: dict = field(default_factory=dict)
+
+
+def owners_markdown(component: Component):
+    """Owners as real mentions: they come from the repository's own config, validated as @handles."""
+    from dualdeploy.render import SafeMarkdown
+
+    return SafeMarkdown(" ".join(component.owners)) if component.owners else ""
+
+
+def alert_item(config: Config, drift: Drift, *, waited: str, repo_url: str | None) -> AlertItem:
+    """What the alert issue (and the stale-agent issue template) shows of one overdue component."""
+    component = config.component(drift.component)
+    numbers, links = {}, {}
+    for pending in drift.pending:
+        match = PULL_NUMBER.search(pending.commit.subject)
+        if match:
+            numbers[pending.commit.sha] = match.group(1) or match.group(2)
+            if repo_url:
+                links[pending.commit.sha] = f"{repo_url}/pull/{numbers[pending.commit.sha]}"
+    sha = drift.deployment.sha
+    return AlertItem(
+        name=component.name,
+        sha=sha,
+        deployed_at=drift.deployment.deployed_at,
+        commit_url=f"{repo_url}/commit/{sha}" if repo_url and sha else None,
+        repo_url=repo_url,
+        deploy_url=component.deploy_url(repo_url),
+        workflow=component.deploy_workflow,
+        owners=owners_markdown(component),
+        waited=waited,
+        pending=drift.pending,
+        pr_numbers=numbers,
+        pr_links=links,
+    )
+
+
+def issue_title(overdue: list[Drift]) -> str:
+    """The alert issue's title follows the overdue set (the issue is found by its marker, not by this)."""
+    names = ", ".join(drift.component for drift in overdue)
+    return ("Agents not deployed: " if len(overdue) > 1 else "Agent not deployed: ") + names

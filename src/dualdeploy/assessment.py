@@ -1,0 +1,86 @@
+"""The assessed state of components: what each one runs, and how far it is behind a target commit.
+
+`assess` joins the adapters (local git, the deployment providers) to the pure `drift` core; every
+job that reports on deployed state (sync check, dashboard, monitor, metrics, docs) starts here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from dualdeploy.changes import Git, History
+from dualdeploy.config import Component, Config
+from dualdeploy.deployments import DeploymentReader
+from dualdeploy.drift import ComponentPaths, Deployment, Drift, classify, relevant_commits
+from dualdeploy.errors import DualDeployError
+
+READ_WORKERS = 8
+
+
+@dataclass(frozen=True)
+class State:
+    """The drift of each selected component at one target commit."""
+
+    target: str
+    drifts: tuple[Drift, ...]
+
+
+def assess(git: Git, config: Config, components: tuple[Component, ...], target: str, reader: DeploymentReader) -> State:
+    deployments = [resolve_sha(git, deployment) for deployment in read_all(reader, components)]
+    known = git.existing({deployment.sha for deployment in deployments if deployment.sha})
+    history = History(git, target, sorted(known))
+    paths = ComponentPaths(config.filters())
+    paths.index(list(history.commits.values()))
+    drifts = []
+    for component, deployment in zip(components, deployments, strict=True):
+        filters = component_filters(component)
+        if deployment.sha is None or deployment.sha not in known:
+            drifts.append(classify(deployment, known=False, ancestor=False, pending=()))
+            continue
+        ancestor = history.is_ancestor(deployment.sha)
+        pending = relevant_commits(paths, filters, history.between(deployment.sha))
+        extra = () if ancestor else relevant_commits(paths, filters, history.extra(deployment.sha))
+        drifts.append(classify(deployment, known=True, ancestor=ancestor, pending=pending, extra=extra))
+    return State(target=target, drifts=tuple(drifts))
+
+
+def component_filters(component: Component) -> list[str]:
+    """The filter names whose paths impact a component: its own and those of its shared groups."""
+    return [f"component:{component.name}", *(f"shared:{group}" for group in component.uses)]
+
+
+def read_all(reader: DeploymentReader, components: tuple[Component, ...]) -> list[Deployment]:
+    """Each component's deployment, read a few at a time: the requests wait on the network, not on us."""
+    if len(components) < 2 or getattr(reader, "repo", None) is None:
+        return [reader.read(component) for component in components]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=READ_WORKERS) as pool:
+        return list(pool.map(reader.read, components))
+
+
+def resolve_sha(git: Git, deployment: Deployment) -> Deployment:
+    """A short sha (from a version endpoint, say) made full; an unknown one is left for `classify`."""
+    if deployment.sha and len(deployment.sha) < 40:
+        full = git.try_resolve(deployment.sha)
+        if full:
+            return replace(deployment, sha=full)
+    return deployment
+
+
+def production_target(git: Git, config: Config, reader: DeploymentReader, target_sha: str | None = None) -> str:
+    """The commit production runs: the given one, else the newest known deploy of an `auto`
+    component, else the default branch's head."""
+    if target_sha:
+        return git.resolve(target_sha, what="--target-sha")
+    deployed = [
+        resolve_sha(git, reader.read(component)) for component in config.components if component.deploy == "auto"
+    ]
+    known = [d for d in deployed if d.sha and git.try_resolve(d.sha)]
+    if known:
+        newest = max(known, key=lambda deployment: deployment.deployed_at or 0)
+        return git.resolve(newest.sha)
+    try:
+        return git.resolve(git.default_branch(), what="default branch")
+    except DualDeployError:
+        return git.resolve("HEAD")
