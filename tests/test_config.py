@@ -1,4 +1,5 @@
 import json
+import shlex
 import subprocess
 import sys
 import textwrap
@@ -604,6 +605,43 @@ CASES = [
             paths: ["agent/**"]
             deploy-workflow: deploy-agents
         """, 6, "components.agent.deploy-workflow", "'deploy-agents' is not a workflow file name", True),
+    Case("deploy-inputs-without-workflow", """\
+        version: 1
+        components:
+          agent:
+            deploy: manual
+            paths: ["agent/**"]
+            deploy-inputs: {agent: tenant}
+        """, 6, "components.agent.deploy-inputs", "'deploy-inputs' are the inputs of 'deploy-workflow'", True),
+    Case("deploy-inputs-not-a-mapping", """\
+        version: 1
+        components:
+          agent:
+            deploy: manual
+            paths: ["agent/**"]
+            deploy-workflow: deploy.yml
+            deploy-inputs: [agent, tenant]
+        """, 7, "components.agent.deploy-inputs", "expected a mapping of the deploy workflow's input names", True),
+    Case("deploy-inputs-value-not-a-string", """\
+        version: 1
+        components:
+          agent:
+            deploy: manual
+            paths: ["agent/**"]
+            deploy-workflow: deploy.yml
+            deploy-inputs:
+              dry-run: false
+        """, 8, "components.agent.deploy-inputs.dry-run", 'expected a string, got a boolean (false); quote it: "false"',
+         True),
+    Case("deploy-inputs-bad-name", """\
+        version: 1
+        components:
+          agent:
+            deploy: manual
+            paths: ["agent/**"]
+            deploy-workflow: deploy.yml
+            deploy-inputs: {"the agent": tenant}
+        """, 7, "components.agent.deploy-inputs.the agent", "'the agent' is not a workflow input name", True),
     Case("owner-without-at", """\
         version: 1
         components:
@@ -884,3 +922,45 @@ def test_schema_lists_every_key_the_loader_knows() -> None:
                 walk(value, f"{where}[{index}]")
 
     walk(schema, "schema")
+
+
+# deploy-inputs and the deploy instruction
+
+
+def test_deploy_inputs_load_in_file_order_and_make_the_gh_command() -> None:
+    config = parse_config(
+        textwrap.dedent("""\
+            version: 1
+            components:
+              agent:
+                deploy: manual
+                paths: ["agent/**"]
+                deploy-workflow: deploy-agents.yml
+                deploy-inputs:
+                  agent: tenant
+                  note: "it's live; rm -rf /"
+            """),
+        "cfg.yml",
+    )
+    agent = config.component("agent")
+    assert agent.deploy_inputs == (("agent", "tenant"), ("note", "it's live; rm -rf /"))
+    instruction = agent.deploy_instruction("release")
+    assert (instruction.workflow, instruction.ref, instruction.inputs) == (
+        "deploy-agents.yml",
+        "release",
+        agent.deploy_inputs,
+    )
+    command = agent.deploy_command("release")
+    assert command == (
+        "gh workflow run deploy-agents.yml --ref release -f agent=tenant -f 'note=it'\"'\"'s live; rm -rf /'"
+    )
+    assert shlex.split(command)[-1] == "note=it's live; rm -rf /"
+
+
+def test_no_deploy_workflow_means_no_deploy_instruction() -> None:
+    component = Component(name="web", deploy="auto", paths=("web/**",))
+    assert component.deploy_instruction() is None
+    assert component.deploy_command() is None
+    assert Component(name="a", deploy="manual", paths=("a/**",), deploy_workflow="d.yml").deploy_command() == (
+        "gh workflow run d.yml --ref main"
+    )

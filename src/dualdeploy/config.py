@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +32,7 @@ ISSUE_MODES = ("single", "per-component")
 DEPLOYED_KINDS = ("github-deployment", "workflow", "url")
 
 TOP_LEVEL_KEYS = ("version", "components", "shared", "notify", "monitor")
-COMPONENT_KEYS = ("deploy", "paths", "uses", "deploy-workflow", "owners", "description", "deployed")
+COMPONENT_KEYS = ("deploy", "paths", "uses", "deploy-workflow", "deploy-inputs", "owners", "description", "deployed")
 DEPLOYED_KEYS = ("github-deployment", "workflow", "job", "url", "field")
 NOTIFY_KEYS = ("slack",)
 SLACK_KEYS = ("webhook-secret", "mention")
@@ -44,6 +45,7 @@ LOGIN_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}")
 SECRET_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 URL_RE = re.compile(r"https?://[^\s/]+\S*")
 FIELD_RE = re.compile(r"[^.\s]+(\.[^.\s]+)*")
+INPUT_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _REQUIRED_HINTS = {
     "deploy": "add 'deploy: auto' (CI deploys it on every merge) or 'deploy: manual'",
     "paths": "add 'paths:' with the patterns of the files it is built from, e.g. [\"server/**\"]",
@@ -65,6 +67,23 @@ class DeployedSource:
 
 
 @dataclass(frozen=True)
+class DeployInstruction:
+    """How a person runs a component's deploy workflow by hand: the workflow, the branch, the inputs."""
+
+    workflow: str
+    ref: str
+    inputs: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def command(self) -> str:
+        """The `gh workflow run` line, each word shell-quoted so it works as printed."""
+        words = ["gh", "workflow", "run", self.workflow, "--ref", self.ref]
+        for name, value in self.inputs:
+            words += ["-f", f"{name}={value}"]
+        return shlex.join(words)
+
+
+@dataclass(frozen=True)
 class Component:
     """One deployable part of the monorepo: the paths that make it up and how it reaches production."""
 
@@ -77,6 +96,7 @@ class Component:
     description: str = ""
     deployed: DeployedSource | None = None
     line: int = 0
+    deploy_inputs: tuple[tuple[str, str], ...] = ()  # (input name, value) for the deploy workflow, in file order
 
     @property
     def manual(self) -> bool:
@@ -89,6 +109,17 @@ class Component:
         if self.deploy_workflow:
             return f"{repo_url}/actions/workflows/{self.deploy_workflow}"
         return f"{repo_url}/actions"
+
+    def deploy_instruction(self, ref: str = "main") -> DeployInstruction | None:
+        """How to run its deploy workflow on `ref` (the default branch); None without a workflow."""
+        if not self.deploy_workflow:
+            return None
+        return DeployInstruction(self.deploy_workflow, ref, self.deploy_inputs)
+
+    def deploy_command(self, ref: str = "main") -> str | None:
+        """The `gh workflow run <file> --ref <ref> -f name=value …` line, or None without a workflow."""
+        instruction = self.deploy_instruction(ref)
+        return instruction.command if instruction else None
 
 
 @dataclass(frozen=True)
@@ -634,6 +665,15 @@ class _Validator:
             else ()
         )
         deploy_workflow = self.workflow_file(fields["deploy-workflow"]) if "deploy-workflow" in fields else None
+        deploy_inputs = self.deploy_inputs(fields["deploy-inputs"]) if "deploy-inputs" in fields else ()
+        if "deploy-inputs" in fields and "deploy-workflow" not in fields and not fields.incomplete:
+            entry = fields["deploy-inputs"]
+            self.fail(
+                "'deploy-inputs' are the inputs of 'deploy-workflow': add 'deploy-workflow: <file>.yml' "
+                "or remove 'deploy-inputs'",
+                entry.key_node,
+                entry.key,
+            )
         owners = self.strings(fields["owners"], "@-handles", _owner_problem) if "owners" in fields else ()
         description = self.string(fields["description"]) if "description" in fields else None
         deployed = self.deployed(fields["deployed"]) if "deployed" in fields else None
@@ -647,7 +687,28 @@ class _Validator:
             description=description or "",
             deployed=deployed or DeployedSource("github-deployment", environment=name),
             line=_line(slot.key_node),
+            deploy_inputs=deploy_inputs,
         )
+
+    def deploy_inputs(self, slot: _Slot) -> tuple[tuple[str, str], ...]:
+        entries = self.mapping(
+            slot, None, what="a mapping of the deploy workflow's input names to values, e.g. {agent: tenant}"
+        )
+        inputs = []
+        for entry in (entries or {}).values():
+            name = entry.key_node.value
+            if not INPUT_NAME_RE.fullmatch(name):
+                self.fail(
+                    f"{name!r} is not a workflow input name: use letters, digits, '_' and '-', "
+                    "starting with a letter or '_'",
+                    entry.key_node,
+                    entry.key,
+                )
+                continue
+            value = self.string(entry)
+            if value is not None:
+                inputs.append((name, value))
+        return tuple(inputs)
 
     def deployed(self, slot: _Slot) -> DeployedSource | None:
         fields = self.mapping(slot, DEPLOYED_KEYS, what="a mapping with one of " + ", ".join(DEPLOYED_KINDS))
