@@ -65,6 +65,15 @@ def test_markdown_comment_escapes_hostile_file_names(repo: GitRepo) -> None:
     assert "<li><code>server/src/agent-v2/deploy/tenant/new\\nline.ts</code></li>" in html
 
 
+def test_markdown_comment_gives_the_deploy_command_with_the_configured_inputs(repo: GitRepo) -> None:
+    repo.commit("agent", {"server/src/agent-v2/deploy/tenant/index.ts": "3"})
+    result = run_process(
+        "detect", "--repo", str(repo.path), "--base", "main", "--head", "feature", "--format", "markdown"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "`gh workflow run deploy-agents.yml --ref main -f 'agents=[\"tenant-agent\"]'`" in result.stdout
+
+
 def test_markdown_comment_fits_githubs_limit(repo: GitRepo) -> None:
     files = {f"server/src/agent-v2/deploy/tenant/{'d' * 120}/{index:05}.ts": "x" for index in range(3000)}
     files.update({f"server/src/lib/{'s' * 120}/{index:05}.ts": "x" for index in range(3000)})

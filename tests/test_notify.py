@@ -136,6 +136,7 @@ def test_monitor_alert_lists_components_with_links() -> None:
         pending=pending("feat: retry tool calls", "fix: prompt"),
         waited="3 h 5 min",
         deploy_url="https://github.com/o/r/actions/workflows/deploy-agents.yml",
+        deploy_command="gh workflow run deploy-agents.yml --ref main -f agent=tenant",
     )
     payload = render_slack(
         "slack/monitor_alert.json.j2",
@@ -148,6 +149,7 @@ def test_monitor_alert_lists_components_with_links() -> None:
     assert "<!subteam^S0123ABC|@agents-team>" in shown
     assert "<https://github.com/o/r/issues/7|Open the tracking issue>" in shown
     assert "<https://github.com/o/r/actions/workflows/deploy-agents.yml|Run the deploy workflow>" in shown
+    assert "\n`gh workflow run deploy-agents.yml --ref main -f agent=tenant`" in shown
     assert "*tenant-agent* · 2 pending commits\nNewest: feat: retry tool calls" in shown
     assert "waiting 3 h 5 min" in shown
     assert "tenant-agent" in payload["text"]

@@ -119,3 +119,13 @@ def json_object_input(text: str | None, key: str, example: str) -> dict:
     if not isinstance(value, dict):
         raise DualDeployError(f"must be a JSON object like {example}", key=key)
     return value
+
+
+def default_branch() -> str | None:
+    """The repository's default branch, when the run knows it: DD_DEFAULT_BRANCH, else the event's repository."""
+    configured = os.environ.get("DD_DEFAULT_BRANCH", "").strip()
+    if configured:
+        return configured
+    _, event = load_event()
+    branch = (event.get("repository") or {}).get("default_branch")
+    return branch if isinstance(branch, str) and branch else None

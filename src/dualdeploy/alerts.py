@@ -25,6 +25,7 @@ class AlertItem:
     pending: tuple
     pr_numbers: dict = field(default_factory=dict)
     pr_links: dict = field(default_factory=dict)
+    deploy_command: str | None = None  # the `gh workflow run` line, with the config's deploy-inputs
 
 
 def owners_markdown(component: Component):
@@ -34,7 +35,7 @@ def owners_markdown(component: Component):
     return SafeMarkdown(" ".join(component.owners)) if component.owners else ""
 
 
-def alert_item(config: Config, drift: Drift, *, waited: str, repo_url: str | None) -> AlertItem:
+def alert_item(config: Config, drift: Drift, *, waited: str, repo_url: str | None, branch: str = "main") -> AlertItem:
     """What the alert issue (and the stale-agent issue template) shows of one overdue component."""
     component = config.component(drift.component)
     numbers, links = {}, {}
@@ -58,6 +59,7 @@ def alert_item(config: Config, drift: Drift, *, waited: str, repo_url: str | Non
         pending=drift.pending,
         pr_numbers=numbers,
         pr_links=links,
+        deploy_command=component.deploy_command(branch),
     )
 
 

@@ -198,16 +198,20 @@ class SlackComponent:
     lag: str = ""  # recovery: from the oldest pending commit to the deploy
     deployed_sha: str | None = None
     deploy_url: str | None = None  # the deploy workflow's "Run workflow" page
+    deploy_command: str | None = None  # the `gh workflow run` line, with the config's deploy-inputs
     via: tuple[str, ...] = ()  # PR notice: shared groups the change came through
 
     @classmethod
-    def from_drift(cls, drift: Drift, *, now: int, deploy_url: str | None = None) -> SlackComponent:
+    def from_drift(
+        cls, drift: Drift, *, now: int, deploy_url: str | None = None, deploy_command: str | None = None
+    ) -> SlackComponent:
         return cls(
             name=drift.component,
             pending=drift.pending,
             waited=format_duration(drift.waiting_seconds(now)) if drift.pending else "",
             deployed_sha=drift.deployment.sha,
             deploy_url=deploy_url,
+            deploy_command=deploy_command,
         )
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from dualdeploy import actions_io
 from dualdeploy.changes import Git, Range, pull_request_range, push_range
 from dualdeploy.config import DEFAULT_CONFIG_PATH, Config, load_config
+from dualdeploy.errors import DualDeployError
 from dualdeploy.impact import Impact, compute_impact
 
 COMMENT_MARKER = "<!-- dualdeploy:detect-agent-impact -->"
@@ -30,10 +31,22 @@ def run(args: argparse.Namespace) -> int:
     impact = compute_impact(
         config, git.changed_files(change_range.base, change_range.head), base=change_range.base, head=change_range.head
     )
-    print(format_impact(impact, config, args.format))
+    branch = deploy_branch(git)
+    print(format_impact(impact, config, args.format, branch))
     if actions_io.in_actions():
-        report_in_actions(impact, config, event_name, event, args)
+        report_in_actions(impact, config, event_name, event, args, branch)
     return 0
+
+
+def deploy_branch(git: Git) -> str:
+    """The branch deploys run on, for the `gh workflow run --ref` line: the repository's default branch."""
+    known = actions_io.default_branch()
+    if known:
+        return known
+    try:
+        return git.default_branch().removeprefix("origin/")
+    except DualDeployError:
+        return "main"
 
 
 def select_range(git: Git, args: argparse.Namespace, event_name: str, event: dict) -> Range:
@@ -58,25 +71,36 @@ def deploy_links(config: Config, repo_url: str | None) -> dict[str, str | None]:
     return {component.name: component.deploy_url(repo_url) for component in config.components}
 
 
-def render_comment(impact: Impact, config: Config, repo_url: str | None) -> str:
+def deploy_commands(config: Config, branch: str) -> dict[str, str | None]:
+    """Each component's `gh workflow run` line on the default branch, with its deploy-inputs."""
+    return {component.name: component.deploy_command(branch) for component in config.components}
+
+
+def render_comment(impact: Impact, config: Config, repo_url: str | None, branch: str = "main") -> str:
     from dualdeploy.render import GITHUB_COMMENT_LIMIT, SafeMarkdown, render, render_within
 
     links = deploy_links(config, repo_url)
+    commands = deploy_commands(config, branch)
     return render_within(
         GITHUB_COMMENT_LIMIT,
         lambda budget: render(
-            "pr_comment.md.j2", impact=impact, links=links, budget=budget, marker=SafeMarkdown(COMMENT_MARKER)
+            "pr_comment.md.j2",
+            impact=impact,
+            links=links,
+            commands=commands,
+            budget=budget,
+            marker=SafeMarkdown(COMMENT_MARKER),
         ),
         FILE_BUDGETS,
     )
 
 
-def format_impact(impact: Impact, config: Config, output_format: str) -> str:
+def format_impact(impact: Impact, config: Config, output_format: str, branch: str = "main") -> str:
     if output_format == "json":
         # Compact separators keep json on its C encoder (indent= falls back to pure Python).
         return json.dumps(impact.to_json(), separators=(", ", ": "))
     if output_format == "markdown":
-        return render_comment(impact, config, actions_io.repo_url())
+        return render_comment(impact, config, actions_io.repo_url(), branch)
     return format_text(impact)
 
 
@@ -100,22 +124,30 @@ PULL_REQUEST_EVENTS = ("pull_request", "pull_request_target")
 MANAGED_LABELS = ("agent-changes", "requires-manual-deploy")
 
 
-def report_in_actions(impact: Impact, config: Config, event_name: str, event: dict, args: argparse.Namespace) -> None:
+def report_in_actions(
+    impact: Impact, config: Config, event_name: str, event: dict, args: argparse.Namespace, branch: str = "main"
+) -> None:
     """Outputs and the job summary always; on a pull request also the sticky comment and the labels."""
     manual = [component.name for component in impact.manual_components]
     actions_io.set_output("components", json.dumps(impact.to_json()["components"]))
     actions_io.set_output("manual-components", json.dumps(manual))
     actions_io.set_output("requires-manual-deploy", "true" if manual else "false")
-    comment = render_comment(impact, config, actions_io.repo_url())
+    comment = render_comment(impact, config, actions_io.repo_url(), branch)
     comment_url = ""
     if event_name in PULL_REQUEST_EVENTS and "pull_request" in event and (args.comment or args.labels):
-        comment_url = publish_to_pull_request(impact, config, comment, event_name, event, args)
+        comment_url = publish_to_pull_request(impact, config, comment, event_name, event, args, branch)
     actions_io.set_output("comment-url", comment_url)
     actions_io.append_summary(comment)
 
 
 def publish_to_pull_request(
-    impact: Impact, config: Config, comment: str, event_name: str, event: dict, args: argparse.Namespace
+    impact: Impact,
+    config: Config,
+    comment: str,
+    event_name: str,
+    event: dict,
+    args: argparse.Namespace,
+    branch: str = "main",
 ) -> str:
     """Keep the sticky comment and the labels in step with the impact; degrade to a warning without rights."""
     from dualdeploy import github
@@ -137,7 +169,7 @@ def publish_to_pull_request(
             action, comment_url = github.upsert_sticky_comment(issue, COMMENT_MARKER, comment)
             print(f"PR comment {action}: {comment_url}")
             if action != "unchanged" and impact.requires_manual_deploy:
-                notify_slack(impact, config, pull, repository, comment_url)
+                notify_slack(impact, config, pull, repository, comment_url, branch)
         if args.labels:
             wanted = set(MANAGED_LABELS) if impact.requires_manual_deploy else set()
             added, removed = github.sync_labels(repo, issue, wanted, set(MANAGED_LABELS))
@@ -147,7 +179,9 @@ def publish_to_pull_request(
     return comment_url
 
 
-def notify_slack(impact: Impact, config: Config, pull: dict, repository: str, comment_url: str) -> None:
+def notify_slack(
+    impact: Impact, config: Config, pull: dict, repository: str, comment_url: str, branch: str = "main"
+) -> None:
     """The opt-in PR notice: sent when the comment is new or changed, so each push does not repeat it."""
     from dualdeploy.notify import SlackComponent, send, webhook_from_env
 
@@ -157,13 +191,17 @@ def notify_slack(impact: Impact, config: Config, pull: dict, repository: str, co
     from dualdeploy.notify import render_slack
 
     links = deploy_links(config, actions_io.repo_url())
+    commands = deploy_commands(config, branch)
     payload = render_slack(
         "slack/pr_notice.json.j2",
         repo=repository,
         pr_number=pull.get("number"),
         pr_title=pull.get("title") or "",
         pr_url=pull.get("html_url") or comment_url,
-        components=[SlackComponent(name=c.name, via=c.via, deploy_url=links[c.name]) for c in impact.manual_components],
+        components=[
+            SlackComponent(name=c.name, via=c.via, deploy_url=links[c.name], deploy_command=commands[c.name])
+            for c in impact.manual_components
+        ],
     )
     send(webhook, payload)
 

@@ -179,6 +179,7 @@ def stale_agent_forms(config: Config) -> tuple[AlertItem, ...]:
             repo_url=None,
             deploy_url=None,  # issue bodies do not resolve relative links
             workflow=component.deploy_workflow,
+            deploy_command=component.deploy_command("main"),
             owners=component.owners,
             waited="",
             pending=(),

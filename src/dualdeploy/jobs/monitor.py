@@ -132,8 +132,14 @@ def slack_alert(
 ) -> dict:
     from dualdeploy.notify import SlackComponent, render_slack
 
+    branch = actions_io.default_branch() or "main"
     items = [
-        SlackComponent.from_drift(drift, now=now, deploy_url=config.component(drift.component).deploy_url(repo_url))
+        SlackComponent.from_drift(
+            drift,
+            now=now,
+            deploy_url=config.component(drift.component).deploy_url(repo_url),
+            deploy_command=config.component(drift.component).deploy_command(branch),
+        )
         for drift in overdue
     ]
     return render_slack(
@@ -365,7 +371,11 @@ class IssueKeeper:
         )
         items = [
             alert_item(
-                self.config, drift, waited=format_duration(drift.waiting_seconds(self.now)), repo_url=self.repo_url
+                self.config,
+                drift,
+                waited=format_duration(drift.waiting_seconds(self.now)),
+                repo_url=self.repo_url,
+                branch=actions_io.default_branch() or "main",
             )
             for drift in overdue
         ]

@@ -72,7 +72,10 @@ def notify_slack(config, behind: list[Drift], target: str, *, now: int, repo_url
 
     stale = [
         notify.SlackComponent.from_drift(
-            drift, now=now, deploy_url=config.component(drift.component).deploy_url(repo_url)
+            drift,
+            now=now,
+            deploy_url=config.component(drift.component).deploy_url(repo_url),
+            deploy_command=config.component(drift.component).deploy_command(actions_io.default_branch() or "main"),
         )
         for drift in behind
     ]
