@@ -8,8 +8,12 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlsplit
 
 from github import Auth, Github, GithubException, GithubRetry
 from github.Requester import HTTPRequestsConnectionClass, HTTPSRequestsConnectionClass, Requester
@@ -37,18 +41,24 @@ class RequestCounter:
     """HTTP requests sent by this process, retries included (providers read from several threads)."""
 
     count: int = 0
+    by_kind: Counter = field(default_factory=Counter)  # "rest" and "graphql", for the benchmarks
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def add(self) -> None:
+    def add(self, kind: str = "rest") -> None:
         with self._lock:
             self.count += 1
+            self.by_kind[kind] += 1
 
 
 REQUESTS = RequestCounter()
 
 
+def request_kind(url: str | None) -> str:
+    return "graphql" if urlsplit(url or "").path.endswith("/graphql") else "rest"
+
+
 def _count(response, *args, **kwargs):  # requests' response hook signature
-    REQUESTS.add()
+    REQUESTS.add(request_kind(getattr(response, "url", None)))
     return response
 
 
@@ -82,7 +92,7 @@ class _BudgetRetry(GithubRetry):
             raise MaxRetryError(kwargs.get("_pool"), kwargs.get("url") or "", "time budget exhausted")
         retry = super().increment(*args, **kwargs)
         # A retry follows, so this attempt's answer never reaches the response hook: count it here.
-        REQUESTS.add()
+        REQUESTS.add(request_kind(kwargs.get("url")))
         return retry
 
 
@@ -126,16 +136,19 @@ def connect(token: str, *, base_url: str | None = None, budget_seconds: float | 
     Requester.injectConnectionClasses(_CountingHTTPConnection, _CountingHTTPSConnection)
     # PyGithub logs every retried 403 at INFO on stderr; the suite reports failures itself, in one line.
     logging.getLogger("github").setLevel(logging.WARNING)
-    return Github(
+    retry = make_retry(budget_seconds)
+    client = Github(
         auth=Auth.Token(token),
         base_url=base_url or api_url(),
         timeout=REQUEST_TIMEOUT_SECONDS,
-        retry=make_retry(budget_seconds),
+        retry=retry,
         per_page=100,
         lazy=True,
         seconds_between_requests=None,
         seconds_between_writes=None,
     )
+    _DEADLINES[id(client.requester)] = retry.deadline
+    return client
 
 
 @contextlib.contextmanager
@@ -176,6 +189,88 @@ def _as_error(what: str, permission: str, status: int, message: str) -> GitHubEr
     error_type = PermissionMissing if denied else GitHubError
     error = error_type(f"GitHub: could not {what}: {status_text}: {message}; {hint}", key="github")
     error.status = status
+    return error
+
+
+# GraphQL's own rate limit answers 200 with RATE_LIMITED, which urllib3 cannot see: graphql() waits
+# for the reset itself when it falls inside the run's budget (the deadline of the client's retry).
+_DEADLINES: dict[int, float] = {}
+GRAPHQL_RATE_LIMITED = "RATE_LIMITED"
+GRAPHQL_ERROR_STATUS = {"NOT_FOUND": 404, "FORBIDDEN": 403, "RATE_LIMITED": 403, "UNAUTHENTICATED": 401}
+
+
+def graphql(
+    client_or_repo: Any,
+    query: str,
+    variables: Mapping[str, Any] | None = None,
+    *,
+    what: str,
+    permission: str,
+) -> dict[str, Any]:
+    """Run one GraphQL document through PyGithub's requester (same token, retries, budget and request
+    count as REST) and return its `data`. GraphQL's errors, which come in a 200 answer, become the
+    same one-line GitHubError as a failed REST call: what was tried, GitHub's type and message, the fix.
+    """
+    requester = client_or_repo.requester
+    payload = {"query": query, "variables": dict(variables or {})}
+    while True:
+        with call(what, permission=permission):
+            headers, answer = requester.requestJsonAndCheck("POST", requester.graphql_url, input=payload)
+        answer = answer if isinstance(answer, dict) else {}
+        errors = [error for error in answer.get("errors") or [] if isinstance(error, dict)]
+        if not errors:
+            return answer.get("data") or {}
+        limited = any(error.get("type") == GRAPHQL_RATE_LIMITED for error in errors)
+        wait = _seconds_to_reset(headers)
+        if limited and wait is not None and time.monotonic() + wait < _DEADLINES.get(id(requester), 0.0):
+            time.sleep(wait)
+            continue
+        raise _graphql_error(what, permission, errors, headers)
+
+
+def _seconds_to_reset(headers: Mapping[str, Any]) -> float | None:
+    try:
+        return max(0.0, float(headers.get("x-ratelimit-reset")) - time.time()) + 1.0
+    except (TypeError, ValueError):
+        return None
+
+
+def _graphql_error(what: str, permission: str, errors: list[dict[str, Any]], headers: Mapping[str, Any]) -> GitHubError:
+    first = errors[0]
+    kind = str(first.get("type") or "")
+    where = ".".join(str(part) for part in first.get("path") or [])
+    message = str(first.get("message") or "no message")
+    cause = f"GraphQL {kind or 'error'}{f' at {where}' if where else ''}: {message}"
+    if len(errors) > 1:
+        cause += f" (and {len(errors) - 1} more)"
+    if kind == GRAPHQL_RATE_LIMITED:
+        reset = headers.get("x-ratelimit-reset")
+        when = (
+            datetime.fromtimestamp(int(reset), tz=timezone.utc).strftime("%H:%M UTC")
+            if str(reset or "").isdigit()
+            else "within the hour"
+        )
+        error = GitHubError(
+            f"GitHub: could not {what}: {cause}; GraphQL points exhausted for this token, they reset at {when} "
+            "(a repository's GITHUB_TOKEN has 1,000 points an hour)",
+            key="github",
+        )
+        error.status = 403
+        return error
+    if kind == "FORBIDDEN":
+        error = PermissionMissing(
+            f"GitHub: could not {what}: {cause}; the token likely lacks `{permission}` (add it under "
+            "`permissions:`; a fork's pull request gets a read-only token)",
+            key="github",
+        )
+    elif kind == "NOT_FOUND":
+        error = GitHubError(
+            f"GitHub: could not {what}: {cause}; not found, or the token cannot see it (needs `{permission}`)",
+            key="github",
+        )
+    else:
+        error = GitHubError(f"GitHub: could not {what}: {cause}; GitHub refused the query", key="github")
+    error.status = GRAPHQL_ERROR_STATUS.get(kind, 200)
     return error
 
 
@@ -267,6 +362,7 @@ __all__ = [
     "SUITE_LABELS",
     "call",
     "connect",
+    "graphql",
     "owns",
     "sync_labels",
     "upsert_sticky_comment",

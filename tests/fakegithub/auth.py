@@ -13,13 +13,24 @@ from dataclasses import dataclass, field
 
 from fakegithub.state import ApiError
 
-SCOPES = ("actions", "checks", "contents", "deployments", "issues", "metadata", "pull_requests", "statuses")
+SCOPES = (
+    "actions",
+    "checks",
+    "contents",
+    "deployments",
+    "discussions",
+    "issues",
+    "metadata",
+    "pull_requests",
+    "statuses",
+)
 LEVELS = {"none": 0, "read": 1, "write": 2, "admin": 3}
 RATE_DOCS = "https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api"
-# Per hour for an installation token, per minute for search; anonymous callers get 60 an hour.
-WINDOWS = {"core": 3600.0, "search": 60.0}
-DEFAULT_LIMITS = {"core": 5000, "search": 30}
-ANONYMOUS_LIMITS = {"core": 60, "search": 10}
+# Per hour for an installation token, per minute for search; anonymous callers get 60 an hour and no
+# GraphQL at all. GraphQL counts points; the fake charges each query one point.
+WINDOWS = {"core": 3600.0, "search": 60.0, "graphql": 3600.0}
+DEFAULT_LIMITS = {"core": 5000, "search": 30, "graphql": 5000}
+ANONYMOUS_LIMITS = {"core": 60, "search": 10, "graphql": 0}
 
 
 @dataclass

@@ -25,6 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
+from fakegithub import graphql_api
 from fakegithub.auth import DEFAULT_LIMITS, Token, anonymous, bad_credentials, permissions_for
 from fakegithub.payloads import Payloads
 from fakegithub.routes import Call, Listing, Reply, Route, effective_scopes, find_route
@@ -36,6 +37,8 @@ from fakegithub.state import (
     Commit,
     Deployment,
     DeploymentStatus,
+    Discussion,
+    DiscussionCategory,
     Issue,
     Job,
     Label,
@@ -212,13 +215,14 @@ class FakeGitHub:
         login: str = DEFAULT_ACTOR,
         rate_limit: int = DEFAULT_LIMITS["core"],
         search_rate_limit: int = DEFAULT_LIMITS["search"],
+        graphql_rate_limit: int = DEFAULT_LIMITS["graphql"],
     ) -> None:
         """Accept `token`: every permission at write (or read, `write=False`), or exactly
         `permissions` such as {"issues": "read", "pull_requests": "write"}; metadata is always readable."""
         with self._lock:
             self._store.user(login)
             granted = permissions_for(write, dict(permissions) if permissions is not None else None)
-            limits = {"core": rate_limit, "search": search_rate_limit}
+            limits = {"core": rate_limit, "search": search_rate_limit, "graphql": graphql_rate_limit}
             self._tokens[token] = Token.make(token, login, granted, limits)
 
     # --- seeding ------------------------------------------------------------------------------
@@ -469,6 +473,34 @@ class FakeGitHub:
                 )
             )
 
+    def add_discussion_category(
+        self,
+        repo: str,
+        name: str,
+        *,
+        slug: str | None = None,
+        emoji: str = ":speech_balloon:",
+        description: str = "",
+        answerable: bool = False,
+    ) -> DiscussionCategory:
+        """A discussion category (GitHub has no API to make one: a person sets them up in the settings).
+        Its GraphQL id is `payloads.node_id("DiscussionCategory", category.id)`."""
+        with self._lock:
+            return self._copy(
+                self._store.add_discussion_category(
+                    self._repo(repo), name, slug=slug, emoji=emoji, description=description, is_answerable=answerable
+                )
+            )
+
+    def add_discussion(self, repo: str, category: str, *, title: str, body: str, user: str = "octocat") -> Discussion:
+        """A discussion in the category named `category`, numbered in the issues' sequence."""
+        with self._lock:
+            target = self._repo(repo)
+            found = next((c for c in target.discussion_categories.values() if c.name.lower() == category.lower()), None)
+            if found is None:
+                raise KeyError(f"no discussion category {category!r} in {repo}; add_discussion_category() it first")
+            return self._copy(self._store.create_discussion(target, found, title=title, body=body, user=user))
+
     def add_workflow(self, repo: str, path: str, *, name: str | None = None) -> Workflow:
         """A workflow file; `path` may be the file name alone ("deploy.yml")."""
         with self._lock:
@@ -567,6 +599,15 @@ class FakeGitHub:
         """The repository's deployments, newest first, each with its statuses (oldest first)."""
         with self._lock:
             return self._copy(sorted(self._repo(repo).deployments.values(), key=lambda d: d.id, reverse=True))
+
+    def discussion_categories(self, repo: str) -> list[DiscussionCategory]:
+        with self._lock:
+            return self._copy(sorted(self._repo(repo).discussion_categories.values(), key=lambda c: c.id))
+
+    def discussions(self, repo: str) -> list[Discussion]:
+        """The repository's discussions, by number."""
+        with self._lock:
+            return self._copy(sorted(self._repo(repo).discussions.values(), key=lambda d: d.number))
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -691,6 +732,8 @@ class FakeGitHub:
             core = token.buckets["core"]
             core.take()
             return Response(fault.status, fault.body, {**_json_headers(), **core.headers("core"), **fault.headers})
+        if method == "POST" and path in graphql_api.PATHS:
+            return self._graphql(token, body, parse_error)
         found = find_route(method, path)
         resource = found[0].resource if found else "core"  # GitHub counts requests it cannot route too
         if resource is not None and not token.buckets[resource].take():
@@ -713,6 +756,13 @@ class FakeGitHub:
             return self._page(result, path, query, rate_headers)
         reply_headers = {**(_json_headers() if result.body is not None else {}), **rate_headers, **result.headers}
         return Response(result.status, result.body, reply_headers)
+
+    def _graphql(self, token: Token, body: Any, parse_error: bool) -> Response:
+        bucket = token.buckets["graphql"]
+        if parse_error:
+            return self._error(ApiError(400, "Problems parsing JSON", documentation_url=graphql_api.DOCS), {})
+        status, answer = graphql_api.answer(self._store, token, body)
+        return Response(status, answer, {**_json_headers(), **bucket.headers("graphql")})
 
     def _run(self, route: Route, call: Call, parse_error: bool) -> Reply | Listing:
         if "owner" in call.params:

@@ -23,6 +23,7 @@ STATE_REASONS = ("completed", "not_planned", "reopened", "duplicate")
 DEPLOYMENT_STATES = ("error", "failure", "inactive", "in_progress", "queued", "pending", "success")
 # A fixed start keeps timestamps in assertions and snapshots stable; tests move it with `now`.
 DEFAULT_NOW = datetime(2024, 1, 15, 9, 0, 0, tzinfo=timezone.utc)
+MAX_PINNED_ISSUES = 3
 
 
 class ApiError(Exception):
@@ -136,6 +137,33 @@ class Issue:
     closed_by: str | None = None
     locked: bool = False
     pull: Pull | None = None
+    pinned: bool = False  # GraphQL's pinIssue; a repository pins at most MAX_PINNED_ISSUES
+
+
+@dataclass
+class DiscussionCategory:
+    id: int
+    name: str
+    slug: str
+    created_at: datetime
+    updated_at: datetime
+    emoji: str = ":speech_balloon:"
+    description: str = ""
+    is_answerable: bool = False
+
+
+@dataclass
+class Discussion:
+    """A discussion; GitHub numbers discussions in the same sequence as issues and pull requests."""
+
+    id: int
+    number: int
+    title: str
+    body: str
+    category_id: int
+    user: str
+    created_at: datetime
+    updated_at: datetime
 
 
 @dataclass
@@ -249,6 +277,8 @@ class Repo:
     workflows: dict[int, Workflow] = field(default_factory=dict)
     runs: dict[int, WorkflowRun] = field(default_factory=dict)
     commits: dict[str, Commit] = field(default_factory=dict)
+    discussion_categories: dict[int, DiscussionCategory] = field(default_factory=dict)
+    discussions: dict[int, Discussion] = field(default_factory=dict)  # by number
 
     @property
     def full_name(self) -> str:
@@ -341,8 +371,8 @@ class Store:
             raise validation_failed("Issue", "missing_field", "title")
         check_body_length("Issue", body)
         if number is None:
-            number = max(repo.issues, default=0) + 1
-        elif number in repo.issues:
+            number = next_number(repo)
+        elif number in repo.issues or number in repo.discussions:
             raise ValueError(f"{repo.full_name} already has #{number}")
         stamp = created_at or self.now
         issue = Issue(
@@ -627,6 +657,49 @@ class Store:
                     repo, older, "inactive", creator=creator, auto_inactive=False, created_at=stamp
                 )
 
+    # --- discussions -------------------------------------------------------------------------
+
+    def add_discussion_category(
+        self,
+        repo: Repo,
+        name: str,
+        *,
+        slug: str | None = None,
+        emoji: str = ":speech_balloon:",
+        description: str = "",
+        is_answerable: bool = False,
+    ) -> DiscussionCategory:
+        if any(category.name.lower() == name.lower() for category in repo.discussion_categories.values()):
+            raise ValueError(f"{repo.full_name} already has the discussion category {name!r}")
+        category = DiscussionCategory(
+            id=self.next_id(),
+            name=name,
+            slug=slug or re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-"),
+            created_at=self.now,
+            updated_at=self.now,
+            emoji=emoji,
+            description=description,
+            is_answerable=is_answerable,
+        )
+        repo.discussion_categories[category.id] = category
+        return category
+
+    def create_discussion(
+        self, repo: Repo, category: DiscussionCategory, *, title: str, body: str, user: str
+    ) -> Discussion:
+        discussion = Discussion(
+            id=self.next_id(),
+            number=next_number(repo),
+            title=title,
+            body=body,
+            category_id=category.id,
+            user=self.user(user).login,
+            created_at=self.now,
+            updated_at=self.now,
+        )
+        repo.discussions[discussion.number] = discussion
+        return discussion
+
     # --- workflows ----------------------------------------------------------------------------
 
     def add_workflow(self, repo: Repo, path: str, *, name: str | None = None) -> Workflow:
@@ -650,6 +723,11 @@ class Store:
         if run is None:
             raise not_found()
         return run
+
+
+def next_number(repo: Repo) -> int:
+    """The next number of an issue, pull request or discussion: one sequence for all three."""
+    return max([*repo.issues, *repo.discussions], default=0) + 1
 
 
 def check_body_length(resource: str, body: str | None) -> None:
