@@ -15,6 +15,7 @@ from dualdeploy.config import (
     Component,
     Config,
     DeployedSource,
+    DocsSettings,
     MonitorSettings,
     SharedGroup,
     SlackSettings,
@@ -96,6 +97,7 @@ def test_full_config_loads_into_dataclasses() -> None:
         ),
         slack=SlackSettings(webhook_secret="SLACK_WEBHOOK_URL", mention="<!subteam^S123>"),
         monitor=MonitorSettings(max_age_minutes=90, issue_mode="per-component", assignees=("alice", "bob-2")),
+        docs=DocsSettings(quick_reference="handbook/DEPLOY_QUICK_REFERENCE.md", onboarding="docs/ONBOARDING.md"),
     )
     assert [component.manual for component in config.components] == [False, True, True, True]
     assert [component.name for component in config.manual_components()] == [
@@ -123,6 +125,9 @@ def test_minimal_config_gets_defaults() -> None:
     assert agent.deploy_workflow is None and agent.uses == () and agent.owners == () and agent.description == ""
     assert config.shared == () and config.slack is None
     assert config.monitor == MonitorSettings(max_age_minutes=60, issue_mode="single", assignees=())
+    assert config.docs == DocsSettings(
+        quick_reference="docs/solutions/patterns/DUAL_DEPLOYMENT_QUICK_REFERENCE.md", onboarding="docs/ONBOARDING.md"
+    )
 
 
 def test_yaml_conveniences_work() -> None:
@@ -642,6 +647,27 @@ CASES = [
             deploy-workflow: deploy.yml
             deploy-inputs: {"the agent": tenant}
         """, 7, "components.agent.deploy-inputs.the agent", "'the agent' is not a workflow input name", True),
+    Case("docs-path-absolute", """\
+        version: 1
+        components:
+          api: {deploy: auto, paths: ["server/**"]}
+        docs:
+          onboarding: /docs/ONBOARDING.md
+        """, 5, "docs.onboarding", "'/docs/ONBOARDING.md' is not a file path in the repository", True),
+    Case("docs-path-outside", """\
+        version: 1
+        components:
+          api: {deploy: auto, paths: ["server/**"]}
+        docs:
+          quick-reference: ../QUICK.md
+        """, 5, "docs.quick-reference", "write it relative to the root", True),
+    Case("docs-unknown-key", """\
+        version: 1
+        components:
+          api: {deploy: auto, paths: ["server/**"]}
+        docs:
+          quickreference: QUICK.md
+        """, 5, "docs.quickreference", "did you mean 'quick-reference'?", True),
     Case("owner-without-at", """\
         version: 1
         components:
@@ -906,6 +932,7 @@ def test_schema_lists_every_key_the_loader_knows() -> None:
     assert tuple(schema["properties"]["notify"]["properties"]) == module.NOTIFY_KEYS
     assert tuple(schema["properties"]["notify"]["properties"]["slack"]["properties"]) == module.SLACK_KEYS
     assert tuple(schema["properties"]["monitor"]["properties"]) == module.MONITOR_KEYS
+    assert tuple(schema["properties"]["docs"]["properties"]) == module.DOCS_KEYS
     assert component["properties"]["deploy"]["enum"] == list(module.DEPLOY_MODES)
     assert schema["properties"]["monitor"]["properties"]["issue-mode"]["enum"] == list(module.ISSUE_MODES)
 

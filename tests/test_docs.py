@@ -588,3 +588,98 @@ def test_errors_carry_file_and_line() -> None:
     with pytest.raises(DualDeployError) as error:
         find_sections("a\n# BEGIN dualdeploy:codeowners\n", HASH, ".github/CODEOWNERS")
     assert (error.value.file, error.value.line) == (".github/CODEOWNERS", 2)
+
+
+# --- the quick reference, the onboarding FAQ, the assistants' monitoring commands ------------------
+
+EXAMPLE = ROOT / "examples/monorepo"
+QUICK_REFERENCE = "docs/solutions/patterns/DUAL_DEPLOYMENT_QUICK_REFERENCE.md"
+
+
+def test_examples_quick_reference_and_onboarding_carry_the_workflow_inputs() -> None:
+    """The bundled example's generated guides tell people the exact command, inputs included."""
+    quick = (EXAMPLE / QUICK_REFERENCE).read_text()
+    onboarding = (EXAMPLE / "docs/ONBOARDING.md").read_text()
+    for agent in ("tenant-agent", "support-agent", "billing-agent"):
+        command = f"`gh workflow run deploy-agents.yml --ref main -f 'agents=[\"{agent}\"]'`"
+        assert command in quick, agent
+        assert command in onboarding, agent
+    assert "gh workflow run deploy-agents.yml --ref main`" not in quick + onboarding, "a command without its inputs"
+    # Both are managed sections, so `docs --check` (test_examples_docs_are_current) covers them.
+    assert "<!-- BEGIN dualdeploy:quick-reference " in quick
+    assert "<!-- BEGIN dualdeploy:onboarding " in onboarding
+
+
+def test_quick_reference_is_one_screen_in_four_steps(repo: Path, capsys) -> None:
+    docs(repo, "--only", "quick-reference", capsys=capsys)
+    text = (repo / QUICK_REFERENCE).read_text()
+    headings = [line for line in text.splitlines() if line.startswith("### ")]
+    assert headings == [
+        "### 1. Did you change agent code?",
+        "### 2. After merge: deploy it",
+        "### 3. Verify it runs",
+        "### 4. Who owns it",
+    ]
+    changed, deploy = tables(text)
+    assert changed[1:] == [
+        ["server/src/agent-v2/deploy/tenant/**", "tenant-agent"],
+        ["server/src/agent-v2/deploy/billing/**, **/*.billing.{ts,tsx}", "billing-agent"],
+        ["packages/contracts/src/**, server/src/lib/** (shared agent-shared)", "tenant-agent, billing-agent"],
+    ]
+    assert deploy[1][0] == "tenant-agent" and "gh workflow run deploy-agents.yml --ref main" in deploy[1][1]
+    assert "dualdeploy explain --pr <number>" in text and "dualdeploy status" in text
+    assert "- `billing-agent`: `@acme/billing-team`, `@ada`" in text
+    assert len(text.splitlines()) < 60
+
+
+def test_onboarding_faq_answers_the_questions_and_keeps_the_rest_of_the_file(repo: Path, capsys) -> None:
+    (repo / "docs").mkdir()
+    (repo / "docs/ONBOARDING.md").write_text("# Welcome\n\nAsk for a laptop.\n")
+    docs(repo, "--only", "onboarding", capsys=capsys)
+    text = (repo / "docs/ONBOARDING.md").read_text()
+    assert text.startswith("# Welcome\n\nAsk for a laptop.\n")
+    questions = [line for line in text.splitlines() if line.startswith("### ")]
+    assert questions == [
+        "### When do I need to deploy agents?",
+        "### How do I know if my pull request needs it?",
+        "### How do I deploy and verify?",
+        "### How do I roll back?",
+        "### Why didn't my agent deploy?",
+    ]
+    assert "- [ ] Read [the quick reference](solutions/patterns/DUAL_DEPLOYMENT_QUICK_REFERENCE.md)" in text
+    why = text.split("### Why didn't my agent deploy?")[1]
+    assert "dualdeploy explain --pr <number>" in why
+
+
+def test_quick_reference_path_comes_from_the_config(repo: Path, capsys) -> None:
+    config = repo / ".github/dual-deploy.yml"
+    config.write_text(CONFIG + "docs:\n  quick-reference: handbook/QUICK.md\n  onboarding: ONBOARDING.md\n")
+    status, out, _ = docs(repo, "--only", "quick-reference,onboarding", capsys=capsys)
+    assert status == 0
+    assert "created    handbook/QUICK.md" in out and "created    ONBOARDING.md" in out
+    assert not (repo / QUICK_REFERENCE).exists() and not (repo / "docs/ONBOARDING.md").exists()
+    assert "[the onboarding FAQ](../ONBOARDING.md)" in (repo / "handbook/QUICK.md").read_text()
+    assert "[the quick reference](handbook/QUICK.md)" in (repo / "ONBOARDING.md").read_text()
+    status, _, _ = docs(repo, "--check", capsys=capsys)
+    assert status == 1  # the other targets were never written
+    status, _, _ = docs(repo, "--check", "--only", "quick-reference,onboarding", capsys=capsys)
+    assert status == 0
+    (repo / "handbook/QUICK.md").write_text((repo / "handbook/QUICK.md").read_text().replace("tenant", "tennant"))
+    status, out, _ = docs(repo, "--check", "--only", "quick-reference", capsys=capsys)
+    assert status == 1 and "b/handbook/QUICK.md" in out
+
+
+def test_assistant_files_list_the_monitoring_commands(repo: Path, capsys) -> None:
+    (repo / "AGENTS.md").write_text("# Agents\n")
+    docs(repo, capsys=capsys)
+    for name in ("CLAUDE.md", "AGENTS.md"):
+        text = (repo / name).read_text()
+        monitoring = text.split("### Monitoring the deployments")[1]
+        for command in (
+            "dualdeploy status",
+            "dualdeploy explain --pr <number>",
+            "dualdeploy sync-check",
+            "gh issue list --label alert",
+        ):
+            assert command in monitoring, (name, command)
+    assert "### Monitoring the deployments" not in (repo / ".github/workflows/WORKFLOWS_README.md").read_text()

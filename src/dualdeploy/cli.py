@@ -229,7 +229,9 @@ def _add_adoption_commands(commands) -> None:
         help="write nothing; print a diff and exit 1 when a generated part is out of date (for CI)",
     )
     docs.add_argument(
-        "--only", default=_env("DD_ONLY"), help="targets, comma separated: pr-template, codeowners, runbook, ..."
+        "--only",
+        default=_env("DD_ONLY"),
+        help="targets, comma separated: pr-template, codeowners, runbook, quick-reference, onboarding, ...",
     )
     docs.add_argument(
         "--github-token",

@@ -31,12 +31,15 @@ DEPLOY_MODES = ("auto", "manual")
 ISSUE_MODES = ("single", "per-component")
 DEPLOYED_KINDS = ("github-deployment", "workflow", "url")
 
-TOP_LEVEL_KEYS = ("version", "components", "shared", "notify", "monitor")
+TOP_LEVEL_KEYS = ("version", "components", "shared", "notify", "monitor", "docs")
 COMPONENT_KEYS = ("deploy", "paths", "uses", "deploy-workflow", "deploy-inputs", "owners", "description", "deployed")
 DEPLOYED_KEYS = ("github-deployment", "workflow", "job", "url", "field")
 NOTIFY_KEYS = ("slack",)
 SLACK_KEYS = ("webhook-secret", "mention")
 MONITOR_KEYS = ("max-age-minutes", "issue-mode", "assignees")
+DOCS_KEYS = ("quick-reference", "onboarding")
+DEFAULT_QUICK_REFERENCE = "docs/solutions/patterns/DUAL_DEPLOYMENT_QUICK_REFERENCE.md"
+DEFAULT_ONBOARDING = "docs/ONBOARDING.md"
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 WORKFLOW_FILE_RE = re.compile(r"[^/\\]+\.ya?ml")
@@ -46,6 +49,8 @@ SECRET_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 URL_RE = re.compile(r"https?://[^\s/]+\S*")
 FIELD_RE = re.compile(r"[^.\s]+(\.[^.\s]+)*")
 INPUT_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+# A repository-relative file path: no leading '/', no backslash, no empty, '.' or '..' part.
+DOC_PATH_RE = re.compile(r"(?!/)(?!.*\\)(?!.*//)(?!(.*/)?\.\.?(/|$))[^\s][^\n]*[^/\s]|[^/\s.]")
 _REQUIRED_HINTS = {
     "deploy": "add 'deploy: auto' (CI deploys it on every merge) or 'deploy: manual'",
     "paths": "add 'paths:' with the patterns of the files it is built from, e.g. [\"server/**\"]",
@@ -145,12 +150,21 @@ class MonitorSettings:
 
 
 @dataclass(frozen=True)
+class DocsSettings:
+    """Where `dualdeploy docs` writes the guides whose place a team chooses."""
+
+    quick_reference: str = DEFAULT_QUICK_REFERENCE
+    onboarding: str = DEFAULT_ONBOARDING
+
+
+@dataclass(frozen=True)
 class Config:
     path: str
     components: tuple[Component, ...]
     shared: tuple[SharedGroup, ...]
     slack: SlackSettings | None = None
     monitor: MonitorSettings = field(default_factory=MonitorSettings)
+    docs: DocsSettings = field(default_factory=DocsSettings)
 
     def component(self, name: str) -> Component:
         for component in self.components:
@@ -356,8 +370,9 @@ class _Validator:
         self.names_are_unique(top.get("components"), shared_names)
         slack = self.notify(top["notify"]) if "notify" in top else None
         monitor = self.monitor(top["monitor"]) if "monitor" in top else MonitorSettings()
+        docs = self.docs(top["docs"]) if "docs" in top else DocsSettings()
         self.raise_first()
-        return Config(path=self.file, components=components, shared=shared, slack=slack, monitor=monitor)
+        return Config(path=self.file, components=components, shared=shared, slack=slack, monitor=monitor, docs=docs)
 
     def version(self, root: MappingNode) -> None:
         slot = next(
@@ -848,6 +863,25 @@ class _Validator:
             )
         assignees = self.strings(fields["assignees"], "GitHub logins", _login_problem) if "assignees" in fields else ()
         return MonitorSettings(max_age_minutes=max_age, issue_mode=issue_mode, assignees=assignees)
+
+    def docs(self, slot: _Slot) -> DocsSettings:
+        fields = self.mapping(slot, DOCS_KEYS) or {}
+        paths = {}
+        for key, entry in fields.items():
+            text = self.string(entry, allow_empty=False)
+            if text is not None and not DOC_PATH_RE.fullmatch(text):
+                self.fail(
+                    f"{text!r} is not a file path in the repository: write it relative to the root, "
+                    f"with '/' between folders, e.g. {DEFAULT_ONBOARDING!r}",
+                    entry.value,
+                    entry.key,
+                )
+                text = None
+            paths[key] = text
+        return DocsSettings(
+            quick_reference=paths.get("quick-reference") or DEFAULT_QUICK_REFERENCE,
+            onboarding=paths.get("onboarding") or DEFAULT_ONBOARDING,
+        )
 
 
 def _unknown_group(group: str, shared_names: dict[str, Node], component_names: dict[str, Node]) -> str | None:

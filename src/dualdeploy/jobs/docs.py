@@ -1,5 +1,8 @@
 """`dualdeploy docs` (alias `generate`): every guide that depends on the config, generated from it.
 
+The quick reference card and the onboarding FAQ live where the config's `docs:` settings put
+them; the other targets have fixed places (GitHub reads them there).
+
 Each target file gets one generated section between markers (see `dualdeploy.markers`); the rest
 of the file is its owner's. `--check` writes nothing: it prints a unified diff of what would change
 and exits 1, so CI fails when someone edits the config and forgets the docs, or edits a generated
@@ -31,7 +34,14 @@ import bracex
 
 from dualdeploy import actions_io, dashboard
 from dualdeploy.alerts import AlertItem
-from dualdeploy.config import DEFAULT_CONFIG_PATH, Component, Config, load_config
+from dualdeploy.config import (
+    DEFAULT_CONFIG_PATH,
+    DEFAULT_ONBOARDING,
+    DEFAULT_QUICK_REFERENCE,
+    Component,
+    Config,
+    load_config,
+)
 from dualdeploy.dashboard import DashboardRow
 from dualdeploy.drift import Deployment, classify
 from dualdeploy.errors import EXIT_GAP, DualDeployError
@@ -57,6 +67,11 @@ class Target:
     # Other places GitHub reads the same file from: an existing one there is updated instead, since
     # GitHub uses one CODEOWNERS (or PR template) and a second would hide the first.
     elsewhere: tuple[str, ...] = ()
+    configured: str | None = None  # the attribute of the config's `docs:` settings that moves the file
+
+    def path_in(self, config: Config) -> str:
+        """Where the config puts the file: its `docs:` setting when it has one, else the fixed path."""
+        return getattr(config.docs, self.configured) if self.configured else self.path
 
 
 TARGETS = (
@@ -95,6 +110,22 @@ TARGETS = (
         "status",
         "docs/status.md.j2",
         new_file_template="docs/status.new.md.j2",
+    ),
+    Target(
+        "quick-reference",
+        DEFAULT_QUICK_REFERENCE,
+        "quick-reference",
+        "docs/quick_reference.md.j2",
+        new_file_template="docs/quick_reference.new.md.j2",
+        configured="quick_reference",
+    ),
+    Target(
+        "onboarding",
+        DEFAULT_ONBOARDING,
+        "onboarding",
+        "docs/onboarding.md.j2",
+        new_file_template="docs/onboarding.new.md.j2",
+        configured="onboarding",
     ),
     Target("workflows-readme", ".github/workflows/WORKFLOWS_README.md", "architecture", "docs/architecture.md.j2"),
     Target("claude-md", "CLAUDE.md", "architecture", "docs/architecture.md.j2"),
@@ -337,6 +368,16 @@ class DocsContext:
             "runbook_link": _relative_link(target.path, "docs/DEPLOYMENT_RUNBOOK.md"),
             "status_link": _relative_link(target.path, "docs/DEPLOYMENT_STATUS.md"),
             "config_link": _relative_link(target.path, self.source),
+            "quick_reference_link": _relative_link(target.path, self.config.docs.quick_reference),
+            "onboarding_link": _relative_link(target.path, self.config.docs.onboarding),
+            "group_users": {
+                group.name: tuple(c.name for c in self.config.manual_components() if group.name in c.uses)
+                for group in self.config.shared
+            },
+            "manual_workflows": tuple(
+                dict.fromkeys(c.deploy_workflow for c in self.config.manual_components() if c.deploy_workflow)
+            ),
+            "owner_handles": tuple(dict.fromkeys(owner for c in components for owner in c.owners)),
             "audience": "assistant" if target.key in ("claude-md", "agents-md") else "people",
             "rendered": SafeMarkdown,
             "anchor": _anchor,
@@ -377,7 +418,7 @@ def plan(repo: Path, context: DocsContext, keys: Sequence[str] = TARGET_KEYS) ->
     for target in TARGETS:
         if target.key not in keys:
             continue
-        target = replace(target, path=locate(repo, target))
+        target = replace(target, path=locate(repo, replace(target, path=target.path_in(context.config))))
         old = read_text(repo / target.path, target.path)
         if old is None and target.only_if_present:
             continue
