@@ -185,3 +185,66 @@ def test_finds_its_comment_among_hundreds(fake: FakeGitHub, repo: GitRepo, tmp_p
     assert len(ours(fake)) == 1 and len(fake.comments(REPO, 7)) == 241
     pages = [r for r in fake.requests if r.method == "GET" and r.path.endswith("/issues/7/comments")]
     assert len(pages) >= 5  # two runs, each walking every page (100 per page)
+
+
+# --- labels: the suite removes only what it added ------------------------------------------------
+
+
+def person_adds_label(fake: FakeGitHub, name: str) -> None:
+    fake.add_token("ghp_alice_labels", login="alice")
+    fake.client("ghp_alice_labels").get_repo(REPO).get_issue(7).add_to_labels(name)
+
+
+def test_a_label_the_suite_added_goes_once_it_is_no_longer_true(
+    fake: FakeGitHub, repo: GitRepo, tmp_path: Path
+) -> None:
+    run_detect(fake, repo, tmp_path)
+    assert label_names(fake) == {"agent-changes", "requires-manual-deploy"}
+    [comment] = ours(fake)
+    assert "labels_added" in comment.body and "added by hand" not in comment.body
+    repo.commit("no agents any more", {"server/src/agent-v2/deploy/tenant/index.ts": "1"})
+    result, _, _ = run_detect(fake, repo, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert label_names(fake) == set()
+    [comment] = ours(fake)
+    assert "added by hand" not in comment.body
+
+
+def test_a_label_a_person_added_stays_and_the_comment_says_so_once(
+    fake: FakeGitHub, repo: GitRepo, tmp_path: Path
+) -> None:
+    repo.commit("no agents any more", {"server/src/agent-v2/deploy/tenant/index.ts": "1"})
+    run_detect(fake, repo, tmp_path)
+    person_adds_label(fake, "requires-manual-deploy")
+    for _ in range(2):
+        result, outputs, _ = run_detect(fake, repo, tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert outputs["requires-manual-deploy"] == "false"
+        assert label_names(fake) == {"requires-manual-deploy"}
+        [comment] = ours(fake)
+        assert len(fake.comments(REPO, 7)) == 1
+        assert comment.body.count("`requires-manual-deploy` was added by hand; the suite leaves it.") == 1
+
+
+def test_a_label_a_person_added_before_the_suite_wanted_it_stays_after(
+    fake: FakeGitHub, repo: GitRepo, tmp_path: Path
+) -> None:
+    person_adds_label(fake, "requires-manual-deploy")
+    run_detect(fake, repo, tmp_path)  # the suite adds only agent-changes: the other was there already
+    assert label_names(fake) == {"agent-changes", "requires-manual-deploy"}
+    repo.commit("no agents any more", {"server/src/agent-v2/deploy/tenant/index.ts": "1"})
+    run_detect(fake, repo, tmp_path)
+    assert label_names(fake) == {"requires-manual-deploy"}
+    [comment] = ours(fake)
+    assert "`requires-manual-deploy` was added by hand; the suite leaves it." in comment.body
+    assert "`agent-changes` was added by hand" not in comment.body
+
+
+def test_without_the_comment_the_suite_never_removes_a_label(fake: FakeGitHub, repo: GitRepo, tmp_path: Path) -> None:
+    run_detect(fake, repo, tmp_path, DD_COMMENT="false")
+    assert label_names(fake) == {"agent-changes", "requires-manual-deploy"}
+    repo.commit("no agents any more", {"server/src/agent-v2/deploy/tenant/index.ts": "1"})
+    result, _, _ = run_detect(fake, repo, tmp_path, DD_COMMENT="false")
+    assert result.returncode == 0, result.stderr
+    assert fake.comments(REPO, 7) == []
+    assert label_names(fake) == {"agent-changes", "requires-manual-deploy"}

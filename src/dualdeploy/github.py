@@ -300,14 +300,20 @@ def owns(body: str | None, marker: str) -> bool:
     return (body or "").lstrip("\ufeff").startswith(marker)
 
 
-def upsert_sticky_comment(issue, marker: str, body: str) -> tuple[str, str]:
+def sticky_comments(issue, marker: str) -> list:
+    """The comments of an issue or pull request that start with `marker`, oldest first."""
+    with call(f"list the comments of #{issue.number}", permission="pull-requests: read"):
+        return [comment for comment in issue.get_comments() if owns(comment.body, marker)]
+
+
+def upsert_sticky_comment(issue, marker: str, body: str, *, found: list | None = None) -> tuple[str, str]:
     """Create the one comment that starts with `marker`, or edit it in place; returns (action, url).
 
     Only comments that start with the marker are edited; later duplicates of ours (a past race)
-    are deleted so the pull request keeps exactly one.
+    are deleted so the pull request keeps exactly one. `found`: the result of `sticky_comments`
+    when the caller already read it (to read the comment's hidden state first).
     """
-    with call(f"list the comments of #{issue.number}", permission="pull-requests: read"):
-        ours = [comment for comment in issue.get_comments() if owns(comment.body, marker)]
+    ours = sticky_comments(issue, marker) if found is None else found
     if not ours:
         with call(f"comment on #{issue.number}", permission="pull-requests: write"):
             created = issue.create_comment(body)
@@ -334,12 +340,15 @@ def ensure_label(repo, label: SuiteLabel) -> None:
                 raise
 
 
-def sync_labels(repo, issue, wanted: set[str], managed: set[str]) -> tuple[list[str], list[str]]:
-    """Make the suite's `managed` labels on an issue equal `wanted`; other labels are never touched."""
+def label_names(issue) -> set[str]:
+    """The labels on an issue or pull request, lower case."""
     with call(f"read the labels of #{issue.number}", permission="issues: read"):
-        present = {label.name.lower() for label in issue.get_labels()}
-    to_add = sorted(name for name in wanted if name.lower() not in present)
-    to_remove = sorted(name for name in managed - wanted if name.lower() in present)
+        return {label.name.lower() for label in issue.get_labels()}
+
+
+def apply_labels(repo, issue, to_add, to_remove) -> None:
+    """Add suite labels (created in the repository when missing) and remove others, by name."""
+    to_add, to_remove = sorted(to_add), sorted(to_remove)
     for name in to_add:
         ensure_label(repo, SUITE_LABELS[name])
     if to_add:
@@ -352,7 +361,6 @@ def sync_labels(repo, issue, wanted: set[str], managed: set[str]) -> tuple[list[
             except GithubException as error:
                 if error.status != 404:  # removed meanwhile: the outcome we wanted
                     raise
-    return to_add, to_remove
 
 
 __all__ = [
@@ -360,10 +368,12 @@ __all__ = [
     "PermissionMissing",
     "REQUESTS",
     "SUITE_LABELS",
+    "apply_labels",
     "call",
     "connect",
     "graphql",
+    "label_names",
     "owns",
-    "sync_labels",
+    "sticky_comments",
     "upsert_sticky_comment",
 ]

@@ -16,8 +16,9 @@ from dualdeploy.changes import Git, Range, pull_request_range, push_range
 from dualdeploy.config import DEFAULT_CONFIG_PATH, Config, load_config
 from dualdeploy.errors import DualDeployError
 from dualdeploy.impact import Impact, compute_impact
+from dualdeploy.markers import hidden_state, read_hidden_state
+from dualdeploy.pull_requests import COMMENT_MARKER, labels_added_before, plan_labels, wanted_labels
 
-COMMENT_MARKER = "<!-- dualdeploy:detect-agent-impact -->"
 FILE_BUDGETS = (50, 20, 5, 0)
 
 
@@ -76,7 +77,16 @@ def deploy_commands(config: Config, branch: str) -> dict[str, str | None]:
     return {component.name: component.deploy_command(branch) for component in config.components}
 
 
-def render_comment(impact: Impact, config: Config, repo_url: str | None, branch: str = "main") -> str:
+def render_comment(
+    impact: Impact,
+    config: Config,
+    repo_url: str | None,
+    branch: str = "main",
+    *,
+    state: dict | None = None,
+    kept_by_hand: tuple[str, ...] = (),
+) -> str:
+    """The sticky comment; on the pull request it carries the suite's memory (`state`), hidden."""
     from dualdeploy.render import GITHUB_COMMENT_LIMIT, SafeMarkdown, render, render_within
 
     links = deploy_links(config, repo_url)
@@ -90,6 +100,8 @@ def render_comment(impact: Impact, config: Config, repo_url: str | None, branch:
             commands=commands,
             budget=budget,
             marker=SafeMarkdown(COMMENT_MARKER),
+            state=SafeMarkdown(hidden_state(state)) if state is not None else "",
+            kept_by_hand=kept_by_hand,
         ),
         FILE_BUDGETS,
     )
@@ -121,7 +133,6 @@ def format_text(impact: Impact) -> str:
 
 
 PULL_REQUEST_EVENTS = ("pull_request", "pull_request_target")
-MANAGED_LABELS = ("agent-changes", "requires-manual-deploy")
 
 
 def report_in_actions(
@@ -165,15 +176,32 @@ def publish_to_pull_request(
     issue = repo.get_issue(int(pull["number"]))
     comment_url = ""
     try:
+        # Read first, write after: the comment's hidden state says which labels the suite added.
+        found = github.sticky_comments(issue, COMMENT_MARKER) if args.comment else []
+        previous = read_hidden_state(found[0].body) if found else {}
+        present = github.label_names(issue) if args.labels else set()
+        plan = plan_labels(
+            wanted_labels(impact.requires_manual_deploy) if args.labels else set(),
+            present,
+            labels_added_before(previous),
+            remembers=bool(args.comment),
+        )
         if args.comment:
-            action, comment_url = github.upsert_sticky_comment(issue, COMMENT_MARKER, comment)
+            state = {**previous, "labels_added": list(plan.labels_added)} if args.labels else previous
+            body = render_comment(
+                impact, config, actions_io.repo_url(), branch, state=state, kept_by_hand=plan.kept_by_hand
+            )
+            action, comment_url = github.upsert_sticky_comment(issue, COMMENT_MARKER, body, found=found)
             print(f"PR comment {action}: {comment_url}")
             if action != "unchanged" and impact.requires_manual_deploy:
                 notify_slack(impact, config, pull, repository, comment_url, branch)
         if args.labels:
-            wanted = set(MANAGED_LABELS) if impact.requires_manual_deploy else set()
-            added, removed = github.sync_labels(repo, issue, wanted, set(MANAGED_LABELS))
-            print(f"labels added: {', '.join(added) or 'none'}; removed: {', '.join(removed) or 'none'}")
+            github.apply_labels(repo, issue, plan.to_add, plan.to_remove)
+            kept = f"; kept (added by hand): {', '.join(plan.kept_by_hand)}" if plan.kept_by_hand else ""
+            print(
+                f"labels added: {', '.join(plan.to_add) or 'none'}; removed: {', '.join(plan.to_remove) or 'none'}"
+                + kept
+            )
     except github.PermissionMissing as error:
         warn_read_only(error.message)
     return comment_url
