@@ -28,14 +28,24 @@ def fake(fake_github: FakeGitHub, repo: GitRepo) -> FakeGitHub:
 
 
 def run_detect(
-    fake: FakeGitHub, repo: GitRepo, tmp_path: Path, *, token: str = "test-token", head_repo: str = REPO, **env: str
+    fake: FakeGitHub,
+    repo: GitRepo,
+    tmp_path: Path,
+    *,
+    token: str = "test-token",
+    head_repo: str = REPO,
+    closed: dict | None = None,
+    **env: str,
 ) -> tuple[Run, dict[str, str], str]:
-    """`dualdeploy detect` as its own process, on pull request #7 from `head_repo`."""
+    """`dualdeploy detect` as its own process, on pull request #7 from `head_repo` (its `closed`
+    event when `closed` gives the pull request's merge fields)."""
     event = {
+        "action": "closed" if closed is not None else "synchronize",
         "pull_request": {
             "number": 7,
             "base": {"sha": repo.git("rev-parse", "main"), "ref": "main", "repo": {"full_name": REPO}},
             "head": {"sha": repo.head(), "ref": "feature", "repo": {"full_name": head_repo}},
+            **(closed or {}),
         },
         "repository": {"full_name": REPO},
     }
@@ -248,3 +258,62 @@ def test_without_the_comment_the_suite_never_removes_a_label(fake: FakeGitHub, r
     assert result.returncode == 0, result.stderr
     assert fake.comments(REPO, 7) == []
     assert label_names(fake) == {"agent-changes", "requires-manual-deploy"}
+
+
+def merged_fields(repo: GitRepo, merged_at: str = "2024-01-15T09:30:00Z") -> dict:
+    """The pull request's fields in its `closed` event when it was merged (as a merge commit on main)."""
+    head, base = repo.head(), repo.git("rev-parse", "main")
+    repo.checkout("main")
+    repo.git("merge", "--no-ff", "-q", "-m", "Merge pull request #7", head)
+    merge = repo.head()
+    repo.checkout("feature")
+    return {
+        "merged": True,
+        "merge_commit_sha": merge,
+        "merged_at": merged_at,
+        "state": "closed",
+        "base": {"sha": base, "ref": "main", "repo": {"full_name": REPO}},  # the base before the merge
+    }
+
+
+def test_merge_turns_the_comment_into_merged_waiting_and_keeps_the_label(
+    fake: FakeGitHub, repo: GitRepo, tmp_path: Path
+) -> None:
+    run_detect(fake, repo, tmp_path)
+    [opened] = ours(fake)
+    human = fake.add_issue_comment(REPO, 7, "LGTM, ship it")
+    fields = merged_fields(repo)
+    result, _, _ = run_detect(fake, repo, tmp_path, closed=fields)
+    assert result.returncode == 0, result.stderr
+    [comment] = ours(fake)
+    assert comment.id == opened.id
+    body = comment.body
+    assert body.startswith(MARKER)
+    assert "Merged, waiting for a deploy of `tenant-agent`" in body
+    assert "since 2024-01-15 09:30 UTC" in body
+    assert "https://github.com/octo/mono/actions/workflows/deploy-agents.yml" in body
+    assert "`@acme/agents-team`" in body  # the owners, named without pinging them
+    assert label_names(fake) == {"agent-changes", "requires-manual-deploy"}
+    assert [c.body for c in fake.comments(REPO, 7) if c.id == human.id] == ["LGTM, ship it"]
+    from dualdeploy.markers import read_hidden_state
+
+    state = read_hidden_state(body)
+    assert state["manual"] == ["tenant-agent"] and state["merge_commit"] == fields["merge_commit_sha"]
+
+    fake.reset_requests()
+    run_detect(fake, repo, tmp_path, closed=fields)  # a rerun of the closed event changes nothing
+    assert [r for r in fake.requests if r.method != "GET"] == []
+    assert [c.body for c in ours(fake)] == [body]
+
+
+def test_closed_without_merging_needs_no_deploy_and_loses_the_label(
+    fake: FakeGitHub, repo: GitRepo, tmp_path: Path
+) -> None:
+    fake.add_label(REPO, "bug")
+    run_detect(fake, repo, tmp_path)
+    fake.client().get_repo(REPO).get_issue(7).add_to_labels("bug")
+    result, _, _ = run_detect(fake, repo, tmp_path, closed={"merged": False, "merge_commit_sha": None})
+    assert result.returncode == 0, result.stderr
+    [comment] = ours(fake)
+    assert "Closed without merging: no deploy needed" in comment.body
+    assert label_names(fake) == {"agent-changes", "bug"}

@@ -102,6 +102,19 @@ class Git:
         found = {line.split()[0] for line in answer.splitlines() if line.endswith(" commit")}
         return {sha for sha in wanted if sha in found}
 
+    def contains(self, descendant: str, ancestor: str) -> bool | None:
+        """Whether `descendant` has `ancestor` in its history; None when this clone lacks either commit
+        (a shallow checkout), so the answer is unknown rather than no."""
+        if descendant == ancestor:
+            return True
+        if self.existing({descendant, ancestor}) != {descendant, ancestor}:
+            return None
+        result = self._run("merge-base", "--is-ancestor", ancestor, descendant, check=False)
+        if result.returncode == 0:
+            return True
+        # In a shallow clone "no" may only mean the history is cut off before the ancestor.
+        return False if result.returncode == 1 and not self.is_shallow() else None
+
     def is_shallow(self) -> bool:
         return self._out("rev-parse", "--is-shallow-repository") == "true"
 

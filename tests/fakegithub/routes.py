@@ -518,7 +518,7 @@ def _routes() -> list[Route]:
         Route(
             "GET", f"{REPO}/commits/{{ref}}", get_commit, ("contents",), "read", f"{DOCS}/commits/commits#get-a-commit"
         ),
-        Route("GET", f"{REPO}/issues", list_issues, ISSUES, "read", f"{issues_docs}#list-repository-issues"),
+        Route("GET", f"{REPO}/issues", list_issues, ISSUES_OR_PULLS, "read", f"{issues_docs}#list-repository-issues"),
         Route("POST", f"{REPO}/issues", create_issue, ISSUES, "write", f"{issues_docs}#create-an-issue"),
         Route(
             "GET",

@@ -332,6 +332,7 @@ class FakeGitHub:
         state: str = "open",
         draft: bool = False,
         merged_at: Moment = None,
+        merge_commit_sha: str | None = None,
         created_at: Moment = None,
     ) -> Issue:
         """A pull request (also an issue: the issue endpoints answer for its number too)."""
@@ -345,6 +346,7 @@ class FakeGitHub:
                 base_sha=base_sha or target.branches.get(base_ref, head_sha),
                 draft=draft,
                 merged_at=_moment(merged_at),
+                merge_commit_sha=merge_commit_sha,
                 files=_changed_files(files),
             )
             target.branches.setdefault(head_ref, head_sha)
@@ -363,6 +365,17 @@ class FakeGitHub:
                     created_at=created_at,
                 )
             )
+
+    def merge_pull(self, repo: str, number: int, merge_commit_sha: str, *, merged_at: Moment = None) -> Issue:
+        """Merge an open pull request as GitHub does: merged at now (or `merged_at`), then closed."""
+        with self._lock:
+            target = self._repo(repo)
+            issue = self._lookup(lambda: self._store.pull(target, number), f"no pull request #{number} in {repo}")
+            assert issue.pull is not None
+            issue.pull.merged_at = _moment(merged_at) or self._store.now
+            issue.pull.merge_commit_sha = merge_commit_sha
+            self._store.edit_issue(target, issue, {"state": "closed"}, actor="octocat")
+            return self._copy(issue)
 
     def _seed_issue(
         self,

@@ -17,7 +17,18 @@ from dualdeploy.config import DEFAULT_CONFIG_PATH, Config, load_config
 from dualdeploy.errors import DualDeployError
 from dualdeploy.impact import Impact, compute_impact
 from dualdeploy.markers import hidden_state, read_hidden_state
-from dualdeploy.pull_requests import COMMENT_MARKER, labels_added_before, plan_labels, wanted_labels
+from dualdeploy.pull_requests import (
+    CHANGES_LABEL,
+    COMMENT_MARKER,
+    LIFE_KEYS,
+    MANAGED_LABELS,
+    PullRequestLife,
+    epoch_of,
+    labels_added_before,
+    life_from_state,
+    plan_labels,
+    wanted_labels,
+)
 
 FILE_BUDGETS = (50, 20, 5, 0)
 
@@ -135,6 +146,31 @@ def format_text(impact: Impact) -> str:
 PULL_REQUEST_EVENTS = ("pull_request", "pull_request_target")
 
 
+def closed_life(impact: Impact, pull: dict, previous: dict) -> PullRequestLife:
+    """The pull request's life from its `closed` event: merged (when, as which commit) or not;
+    deploys a rerun finds already recorded are kept."""
+    number = int(pull["number"])
+    manual = tuple(sorted(component.name for component in impact.manual_components))
+    if not (pull.get("merged") and pull.get("merge_commit_sha")):
+        return PullRequestLife(number, manual=manual, closed_unmerged=True)
+    known = life_from_state(number, previous)
+    same_merge = known.merge_commit == pull["merge_commit_sha"]
+    return PullRequestLife(
+        number,
+        manual=manual,
+        merged_at=epoch_of(pull.get("merged_at")) or known.merged_at,
+        merge_commit=pull["merge_commit_sha"],
+        deployed={name: deploy for name, deploy in known.deployed.items() if name in manual} if same_merge else {},
+    )
+
+
+def closed_labels(life: PullRequestLife) -> set[str]:
+    """Once closed: `agent-changes` stays true; `requires-manual-deploy` only while the merge waits."""
+    if not life.manual:
+        return set()
+    return set(MANAGED_LABELS) if life.phase == "merged" else {CHANGES_LABEL}
+
+
 def report_in_actions(
     impact: Impact, config: Config, event_name: str, event: dict, args: argparse.Namespace, branch: str = "main"
 ) -> None:
@@ -162,6 +198,7 @@ def publish_to_pull_request(
 ) -> str:
     """Keep the sticky comment and the labels in step with the impact; degrade to a warning without rights."""
     from dualdeploy import github
+    from dualdeploy.pull_requests import render_comment as render_after_merge
 
     pull = event["pull_request"]
     repository = (event.get("repository") or {}).get("full_name") or os.environ.get("GITHUB_REPOSITORY", "")
@@ -180,20 +217,27 @@ def publish_to_pull_request(
         found = github.sticky_comments(issue, COMMENT_MARKER) if args.comment else []
         previous = read_hidden_state(found[0].body) if found else {}
         present = github.label_names(issue) if args.labels else set()
+        life = closed_life(impact, pull, previous) if event.get("action") == "closed" else None
+        wanted = closed_labels(life) if life else wanted_labels(impact.requires_manual_deploy)
         plan = plan_labels(
-            wanted_labels(impact.requires_manual_deploy) if args.labels else set(),
+            wanted if args.labels else set(),
             present,
             labels_added_before(previous),
             remembers=bool(args.comment),
         )
         if args.comment:
             state = {**previous, "labels_added": list(plan.labels_added)} if args.labels else previous
-            body = render_comment(
-                impact, config, actions_io.repo_url(), branch, state=state, kept_by_hand=plan.kept_by_hand
-            )
+            if life is not None:
+                body = render_after_merge(life, config, actions_io.repo_url(), life.to_state(state), branch)
+            else:
+                manual = sorted(component.name for component in impact.manual_components)
+                state = {**{k: v for k, v in state.items() if k not in LIFE_KEYS}, "manual": manual}
+                body = render_comment(
+                    impact, config, actions_io.repo_url(), branch, state=state, kept_by_hand=plan.kept_by_hand
+                )
             action, comment_url = github.upsert_sticky_comment(issue, COMMENT_MARKER, body, found=found)
             print(f"PR comment {action}: {comment_url}")
-            if action != "unchanged" and impact.requires_manual_deploy:
+            if action != "unchanged" and impact.requires_manual_deploy and life is None:
                 notify_slack(impact, config, pull, repository, comment_url, branch)
         if args.labels:
             github.apply_labels(repo, issue, plan.to_add, plan.to_remove)
