@@ -111,7 +111,7 @@ def test_creates_a_venv_in_runner_temp_and_exports_it(first_run: SetupRun, runne
 def test_venv_has_the_runtime_dependencies_but_not_the_package(first_run: SetupRun, tmp_path: Path) -> None:
     python = first_run.github_env["DD_PYTHON"]
     imports = subprocess.run(
-        [python, "-c", "import github, yaml, jinja2, wcmatch, slack_sdk"],
+        [python, "-c", "import github, yaml, jinja2, wcmatch, slack_sdk, fastjsonschema"],
         check=False,
         capture_output=True,
         text=True,

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import shlex
 import subprocess
@@ -842,6 +843,33 @@ CASES = [
         shared:
           lib: ["lib/"]
         """, 4, "components.api.deploy", "unknown value 'sometimes'", True),
+    Case("first-problem-in-file-order-within-a-component", """\
+        version: 1
+        components:
+          api:
+            owners: [alice]
+            deploy: sometimes
+            paths: ["server/**"]
+        """, 4, "components.api.owners[0]", "'alice' is not an @-handle", True),
+    Case("first-problem-in-file-order-unknown-key-last", """\
+        version: 1
+        components:
+          api:
+            deploy: auto
+            paths: ["server/**"]
+            owners: [alice]
+          web: {deploy: auto, paths: ["web/**"], colour: blue}
+        monitor:
+          issue-mode: every
+        """, 6, "components.api.owners[0]", "'alice' is not an @-handle", True),
+    Case("unknown-key-before-a-bad-value", """\
+        version: 1
+        components:
+          api:
+            colour: blue
+            deploy: sometimes
+            paths: ["server/**"]
+        """, 4, "components.api.colour", "unknown key 'colour'", True),
 ]
 # fmt: on
 
@@ -921,20 +949,58 @@ def test_check_jsonschema_and_loader_reject_the_invalid_files(path: Path) -> Non
     assert "Schema validation errors" in result.stdout + result.stderr
 
 
-def test_schema_lists_every_key_the_loader_knows() -> None:
+def test_the_schema_is_the_only_description_of_the_shape() -> None:
+    """The loader validates with the schema itself, so the two cannot disagree about what is valid;
+    what is left to keep in step is where valid data lands: every key the schema allows has a field
+    of the same name (kebab-case to snake_case) with the schema's default, and the other way round."""
     from dualdeploy import config as module
 
     schema = json.loads(SCHEMA_FILE.read_text())
+    assert module.schema() == schema
     component = schema["definitions"]["component"]
-    assert tuple(schema["properties"]) == module.TOP_LEVEL_KEYS
-    assert tuple(component["properties"]) == module.COMPONENT_KEYS
-    assert tuple(component["properties"]["deployed"]["properties"]) == module.DEPLOYED_KEYS
-    assert tuple(schema["properties"]["notify"]["properties"]) == module.NOTIFY_KEYS
-    assert tuple(schema["properties"]["notify"]["properties"]["slack"]["properties"]) == module.SLACK_KEYS
-    assert tuple(schema["properties"]["monitor"]["properties"]) == module.MONITOR_KEYS
-    assert tuple(schema["properties"]["docs"]["properties"]) == module.DOCS_KEYS
-    assert component["properties"]["deploy"]["enum"] == list(module.DEPLOY_MODES)
-    assert schema["properties"]["monitor"]["properties"]["issue-mode"]["enum"] == list(module.ISSUE_MODES)
+    deployed = component["properties"]["deployed"]
+    objects = [
+        (component, Component, {"name", "line"}),
+        (deployed, DeployedSource, {"kind", "environment"}),
+        (schema["properties"]["notify"]["properties"]["slack"], SlackSettings, set()),
+        (schema["properties"]["monitor"], MonitorSettings, set()),
+        (schema["properties"]["docs"], DocsSettings, set()),
+    ]
+    for definition, cls, extra in objects:
+        fields = {field.name: field for field in dataclasses.fields(cls)}
+        keys = {key.replace("-", "_") for key in definition["properties"]}
+        assert keys - {"github_deployment"} == set(fields) - extra, cls.__name__
+        for key, prop in definition["properties"].items():
+            if "default" in prop:
+                assert fields[key.replace("-", "_")].default == prop["default"], key
+    sections = set(schema["properties"]) - {"version", "notify"}
+    assert sections == {field.name for field in dataclasses.fields(Config)} - {"path", "slack"}
+    assert tuple(option["required"][0] for option in deployed["oneOf"]) == module.DEPLOYED_KINDS
+    for section in ("components", "shared"):
+        assert schema["properties"][section]["propertyNames"]["pattern"] == f"^{module.NAME_RE.pattern}$"
+    # The message tables only name keys the schema has.
+    keys = set()
+
+    def collect(node: object) -> None:
+        if isinstance(node, dict):
+            keys.update(node.get("properties", {}))
+            for value in node.values():
+                collect(value)
+        elif isinstance(node, list):
+            for value in node:
+                collect(value)
+
+    collect(schema)
+    for table in (
+        module._REQUIRED_HINTS,
+        module._CHOICES,
+        module._LISTS,
+        module._EXPLAIN_PATTERN,
+        module._DEPENDENCY_MESSAGES,
+        module._MAPPINGS,
+        module._NAME_PROBLEMS,
+    ):
+        assert set(table) <= keys, set(table) - keys
 
     def walk(node: object, where: str) -> None:
         if isinstance(node, dict):
@@ -991,3 +1057,29 @@ def test_no_deploy_workflow_means_no_deploy_instruction() -> None:
     assert Component(name="a", deploy="manual", paths=("a/**",), deploy_workflow="d.yml").deploy_command() == (
         "gh workflow run d.yml --ref main"
     )
+
+
+def test_a_key_added_to_the_schema_gets_messages_without_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One place to add a key: the schema. Its type, bounds and name already give clear messages."""
+    from dualdeploy import config as module
+
+    schema = json.loads(SCHEMA_FILE.read_text())
+    schema["properties"]["monitor"]["properties"]["lag-target-minutes"] = {
+        "description": "test key",
+        "type": "integer",
+        "minimum": 1,
+    }
+    monkeypatch.setattr(module, "schema", lambda: schema)
+    module._compiled.cache_clear()
+    try:
+        head = 'version: 1\ncomponents:\n  api: {deploy: auto, paths: ["server/**"]}\nmonitor:\n'
+        for value, message in [
+            ("soon", "expected an integer (minutes), got a string"),
+            ("0", "must be a positive number of minutes, not 0"),
+        ]:
+            error = error_of(head + f"  lag-target-minutes: {value}\n")
+            assert (error.line, error.key, error.message) == (5, "monitor.lag-target-minutes", message)
+        error = error_of(head + "  lag-target: 5\n")
+        assert error.message == "unknown key 'lag-target'; did you mean 'lag-target-minutes'?"
+    finally:
+        module._compiled.cache_clear()

@@ -1,20 +1,27 @@
 """The config file `.github/dual-deploy.yml`: which components a monorepo deploys, and how.
 
+`schema/dual-deploy.schema.json` is the one description of the file's shape: editors read it, and
+so does `parse_config`, through fastjsonschema. This module turns the file into plain data for the
+schema, turns the schema's verdict into a message that names the file, line and key, and checks what
+a schema cannot say: glob syntax, references between sections, and "did you mean".
+
 The file is read with PyYAML's safe composer into nodes rather than plain values, because nodes
 keep their line numbers (every error points at a line) and keep duplicated keys (plain loading
-silently keeps the last one). Validation collects every problem with its position and raises the
-first one in file order, so the user fixes the file top to bottom.
-`schema/dual-deploy.schema.json` describes the same shape for editors; tests keep the two in step.
+silently keeps the last one). Problems are collected with their position and the first one in file
+order is raised, so the user fixes the file top to bottom.
 """
 
 from __future__ import annotations
 
 import difflib
+import functools
+import json
 import re
 import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 from yaml.constructor import SafeConstructor
@@ -24,39 +31,15 @@ from dualdeploy.errors import ConfigError, DualDeployError
 from dualdeploy.patterns import PatternError, parse_pattern
 
 DEFAULT_CONFIG_PATH = ".github/dual-deploy.yml"
-SCHEMA_URL = "https://raw.githubusercontent.com/dualdeploy/dual-deploy-guard/v1/schema/dual-deploy.schema.json"
+SCHEMA_FILE = "dual-deploy.schema.json"
+SCHEMA_URL = f"https://raw.githubusercontent.com/dualdeploy/dual-deploy-guard/v1/schema/{SCHEMA_FILE}"
 SUPPORTED_VERSION = 1
-
-DEPLOY_MODES = ("auto", "manual")
-ISSUE_MODES = ("single", "per-component")
+# What a component or shared group may be called (the schema's `propertyNames`; a test keeps them equal).
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 DEPLOYED_KINDS = ("github-deployment", "workflow", "url")
-
-TOP_LEVEL_KEYS = ("version", "components", "shared", "notify", "monitor", "docs")
-COMPONENT_KEYS = ("deploy", "paths", "uses", "deploy-workflow", "deploy-inputs", "owners", "description", "deployed")
-DEPLOYED_KEYS = ("github-deployment", "workflow", "job", "url", "field")
-NOTIFY_KEYS = ("slack",)
-SLACK_KEYS = ("webhook-secret", "mention")
-MONITOR_KEYS = ("max-age-minutes", "issue-mode", "assignees")
-DOCS_KEYS = ("quick-reference", "onboarding")
+# Where `dualdeploy docs` writes the guides a team may move (the schema's defaults; a test keeps them equal).
 DEFAULT_QUICK_REFERENCE = "docs/solutions/patterns/DUAL_DEPLOYMENT_QUICK_REFERENCE.md"
 DEFAULT_ONBOARDING = "docs/ONBOARDING.md"
-
-NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-WORKFLOW_FILE_RE = re.compile(r"[^/\\]+\.ya?ml")
-OWNER_RE = re.compile(r"@[A-Za-z0-9][A-Za-z0-9-]{0,38}(/[A-Za-z0-9][A-Za-z0-9._-]*)?")
-LOGIN_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}")
-SECRET_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-URL_RE = re.compile(r"https?://[^\s/]+\S*")
-FIELD_RE = re.compile(r"[^.\s]+(\.[^.\s]+)*")
-INPUT_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
-# A repository-relative file path: no leading '/', no backslash, no empty, '.' or '..' part.
-DOC_PATH_RE = re.compile(r"(?!/)(?!.*\\)(?!.*//)(?!(.*/)?\.\.?(/|$))[^\s][^\n]*[^/\s]|[^/\s.]")
-_REQUIRED_HINTS = {
-    "deploy": "add 'deploy: auto' (CI deploys it on every merge) or 'deploy: manual'",
-    "paths": "add 'paths:' with the patterns of the files it is built from, e.g. [\"server/**\"]",
-    "webhook-secret": "add 'webhook-secret:' with the name of the secret that holds the webhook URL",
-}
-_EXAMPLE_COMPONENT = "'api: {deploy: auto, paths: [\"server/**\"]}'"
 
 
 @dataclass(frozen=True)
@@ -233,7 +216,42 @@ def parse_config(text: str, file: str) -> Config:
             file=file,
             line=_line(root),
         )
-    return _Validator(file).config(root)
+    # A missing or newer version means the rest may follow another format, so it goes first.
+    _check_version(root, file)
+    document = _Document(file, root)
+    document.check_schema()
+    document.check_references()
+    document.raise_first()
+    return _config(file, document)
+
+
+def _check_version(root: MappingNode, file: str) -> None:
+    entry = next((_Entry(k, v) for k, v in root.value if isinstance(k, ScalarNode) and k.value == "version"), None)
+    if entry is None:
+        raise ConfigError(
+            f"missing 'version'; add 'version: {SUPPORTED_VERSION}' at the top of the file",
+            file=file,
+            line=_line(root),
+            key="version",
+        )
+    if not (isinstance(entry.value, ScalarNode) and entry.value.tag == INT):
+        raise ConfigError(
+            f"'version' must be the integer {SUPPORTED_VERSION}, not {_kind(entry.value)}; "
+            f"write 'version: {SUPPORTED_VERSION}'",
+            file=file,
+            line=_line(entry.where),
+            key="version",
+        )
+    version = SafeConstructor().construct_yaml_int(entry.value)
+    if version != SUPPORTED_VERSION:
+        raise ConfigError(
+            f"unsupported version {version}: this release of Dual Deploy Guard reads version "
+            f"{SUPPORTED_VERSION} only; use a release that supports version {version}, or "
+            f"rewrite the file for version {SUPPORTED_VERSION}",
+            file=file,
+            line=_line(entry.value),
+            key="version",
+        )
 
 
 def _compose(text: str, file: str) -> Node | None:
@@ -280,17 +298,24 @@ def _syntax_hint(text: str, exc: yaml.MarkedYAMLError) -> str:
 
 _TAG = "tag:yaml.org,2002:"
 STR, INT, FLOAT, BOOL, NULL = (_TAG + name for name in ("str", "int", "float", "bool", "null"))
-MAP, SEQ, MERGE = _TAG + "map", _TAG + "seq", _TAG + "merge"
-_PLAIN_TAGS = {STR, INT, FLOAT, BOOL, NULL, MAP, SEQ, MERGE, _TAG + "timestamp"}
+MAP, SEQ, MERGE, TIMESTAMP = _TAG + "map", _TAG + "seq", _TAG + "merge", _TAG + "timestamp"
+_PLAIN_TAGS = {STR, INT, FLOAT, BOOL, NULL, MAP, SEQ, MERGE, TIMESTAMP}
 _KIND_NAMES = {
     STR: "a string",
     INT: "an integer",
     FLOAT: "a number",
     BOOL: "a boolean",
     NULL: "nothing (an empty value)",
-    _TAG + "timestamp": "a date",
+    TIMESTAMP: "a date",
     MAP: "a mapping",
     SEQ: "a list",
+}
+_SCALARS = {
+    INT: SafeConstructor.construct_yaml_int,
+    FLOAT: SafeConstructor.construct_yaml_float,
+    BOOL: SafeConstructor.construct_yaml_bool,
+    NULL: SafeConstructor.construct_yaml_null,
+    TIMESTAMP: SafeConstructor.construct_yaml_timestamp,
 }
 
 
@@ -299,7 +324,7 @@ def _line(node: Node) -> int:
 
 
 def _kind(node: Node) -> str:
-    if isinstance(node, ScalarNode) and node.tag in (INT, FLOAT, BOOL, _TAG + "timestamp"):
+    if isinstance(node, ScalarNode) and node.tag in (INT, FLOAT, BOOL, TIMESTAMP):
         return f"{_KIND_NAMES[node.tag]} ({node.value})"
     return _KIND_NAMES.get(node.tag, f"a value tagged {node.tag}")
 
@@ -310,11 +335,71 @@ def _did_you_mean(word: str, choices: Sequence[str]) -> str:
     return f"; did you mean {normalized[close[0]]!r}?" if close else ""
 
 
-@dataclass(frozen=True)
-class _Slot:
-    """A key of a mapping, its value, and the dotted path of the key for messages."""
+# The schema: the one description of the file's shape
 
-    key: str
+
+def schema_path() -> Path:
+    """schema/ at the top of the repository, or inside the installed package."""
+    packaged = Path(__file__).parent / "schema" / SCHEMA_FILE
+    return packaged if packaged.is_file() else Path(__file__).resolve().parents[2] / "schema" / SCHEMA_FILE
+
+
+@functools.cache
+def schema() -> dict[str, Any]:
+    return json.loads(schema_path().read_text(encoding="utf-8"))
+
+
+def _schema_validator() -> Callable[[Any], Any]:
+    # Compiled once per process (about 12 ms, after 10 ms to import fastjsonschema; importing
+    # jsonschema instead takes over 100 ms), then about 1 ms per check of a 100-component file.
+    return _compiled(json.dumps(schema()))
+
+
+_MAX_VALUES = 100_000
+KeyPath = tuple[str | int, ...]
+
+
+def _resolve(definition: dict[str, Any]) -> dict[str, Any]:
+    """A subschema with its `$ref` (to the schema's own definitions) followed."""
+    while "$ref" in definition:
+        definition = schema()["definitions"][definition["$ref"].rsplit("/", 1)[-1]]
+    return definition
+
+
+def _level_validator(definition: dict[str, Any]) -> Callable[[Any], Any]:
+    """A validator for one level of a subschema: its own rules (type, required, enum, pattern,
+    oneOf, ...) with every child accepted, so that each error it reports is about that value."""
+    level = {
+        key: value
+        for key, value in definition.items()
+        if key not in ("properties", "additionalProperties", "items", "additionalItems", "definitions", "$id")
+    }
+    if "properties" in definition:
+        level["properties"] = dict.fromkeys(definition["properties"], {})
+    if definition.get("additionalProperties") is False:
+        level["additionalProperties"] = False
+    return _compiled(json.dumps(level))
+
+
+@functools.cache
+def _compiled(schema_text: str) -> Callable[[Any], Any]:
+    # Imported on first use: commands that never read a config do not pay for it.
+    import fastjsonschema
+
+    return fastjsonschema.compile(json.loads(schema_text), use_default=False, use_formats=False)
+
+
+def _dotted(path: KeyPath) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """Where a value sits in the file: its key (or list item) node and its value node."""
+
     key_node: Node
     value: Node
 
@@ -326,13 +411,6 @@ class _Slot:
         return self.value
 
 
-class _Fields(dict):
-    """The entries of a mapping by key; `incomplete` when some key was unknown or a merge failed,
-    so a missing key is most likely that typo and is not reported a second time."""
-
-    incomplete = False
-
-
 @dataclass(frozen=True)
 class _Problem:
     line: int
@@ -341,12 +419,21 @@ class _Problem:
     key: str | None
 
 
-class _Validator:
-    def __init__(self, file: str) -> None:
+class _Document:
+    """The file as plain data (what the schema validates) plus the YAML node of every value, so
+    each problem names a line; what YAML allows but plain data would hide (duplicated keys, tags,
+    merges of non-mappings) is a problem here."""
+
+    def __init__(self, file: str, root: MappingNode) -> None:
         self.file = file
         self.problems: list[_Problem] = []
+        self.entries: dict[KeyPath, _Entry] = {}
+        # Mappings with a key or merge that could not be read: a key they miss is most likely that one.
+        self.incomplete: set[KeyPath] = set()
+        self.data = self.plain(root, (), root, set())
 
-    def fail(self, message: str, node: Node, key: str | None) -> None:
+    def fail(self, message: str, node: Node, path: KeyPath | None) -> None:
+        key = _dotted(path) if path else None
         self.problems.append(_Problem(_line(node), node.start_mark.column, message, key))
 
     def raise_first(self) -> None:
@@ -354,112 +441,60 @@ class _Validator:
             first = min(self.problems, key=lambda problem: (problem.line, problem.column))
             raise ConfigError(first.message, file=self.file, line=first.line, key=first.key)
 
-    # The whole file
+    def entry(self, path: KeyPath) -> _Entry:
+        return self.entries[path]
 
-    def config(self, root: MappingNode) -> Config:
-        # A missing or newer version means the rest may follow another format, so it goes first.
-        self.version(root)
-        self.raise_first()
-        self.check_tags(root, "", set())
-        top = self.mapping(_Slot("", root, root), TOP_LEVEL_KEYS) or {}
-        shared_names = self.names_of(top.get("shared"))
-        if "components" not in top and not getattr(top, "incomplete", False):
-            self.fail(f"no 'components:' mapping; add one, e.g. {_EXAMPLE_COMPONENT}", root, "components")
-        components = self.components(top.get("components"), shared_names)
-        shared = self.shared_groups(top.get("shared"))
-        self.names_are_unique(top.get("components"), shared_names)
-        slack = self.notify(top["notify"]) if "notify" in top else None
-        monitor = self.monitor(top["monitor"]) if "monitor" in top else MonitorSettings()
-        docs = self.docs(top["docs"]) if "docs" in top else DocsSettings()
-        self.raise_first()
-        return Config(path=self.file, components=components, shared=shared, slack=slack, monitor=monitor, docs=docs)
+    def value(self, path: KeyPath) -> Any:
+        value = self.data
+        for part in path:
+            value = value[part]
+        return value
 
-    def version(self, root: MappingNode) -> None:
-        slot = next(
-            (_Slot("version", k, v) for k, v in root.value if isinstance(k, ScalarNode) and k.value == "version"),
-            None,
-        )
-        if slot is None:
-            self.fail(
-                f"missing 'version'; add 'version: {SUPPORTED_VERSION}' at the top of the file",
-                root,
-                "version",
+    # From nodes to plain data
+
+    def plain(self, node: Node, path: KeyPath, key_node: Node, active: set[int]) -> Any:
+        self.entries[path] = _Entry(key_node, node)
+        if len(self.entries) > _MAX_VALUES:  # aliases of aliases can expand a small file without end
+            raise ConfigError(
+                f"the file expands to more than {_MAX_VALUES} values through aliases; write it out",
+                file=self.file,
+                line=_line(node),
             )
-        elif not (isinstance(slot.value, ScalarNode) and slot.value.tag == INT):
-            self.fail(
-                f"'version' must be the integer {SUPPORTED_VERSION}, not {_kind(slot.value)}; "
-                f"write 'version: {SUPPORTED_VERSION}'",
-                slot.where,
-                "version",
-            )
-        elif (version := SafeConstructor().construct_yaml_int(slot.value)) != SUPPORTED_VERSION:
-            self.fail(
-                f"unsupported version {version}: this release of Dual Deploy Guard reads version "
-                f"{SUPPORTED_VERSION} only; use a release that supports version {version}, or "
-                f"rewrite the file for version {SUPPORTED_VERSION}",
-                slot.value,
-                "version",
-            )
-
-    def check_tags(self, node: Node, key: str, seen: set[int]) -> None:
-        """Reject explicit YAML tags: the file is data, and `- !pattern` unquoted is a tag by accident."""
-        if id(node) in seen:
-            return
-        seen.add(id(node))
-        if node.tag not in _PLAIN_TAGS:
-            if node.tag.startswith("!") and isinstance(node, ScalarNode):
-                text = f"{node.tag} {node.value}".strip()
-                message = (
-                    f'{text!r} is read as a YAML tag; quote it: "{text}" '
-                    "(an exclusion pattern that starts with '!' must be quoted)"
-                )
-            else:
-                message = f"YAML tags are not supported ({node.tag}); write plain strings, lists and mappings"
-            self.fail(message, node, key or None)
-        if isinstance(node, MappingNode):
-            for key_node, value_node in node.value:
-                child = str(key_node.value) if isinstance(key_node, ScalarNode) else "?"
-                child = f"{key}.{child}" if key else child
-                self.check_tags(key_node, child, seen)
-                self.check_tags(value_node, child, seen)
-        elif isinstance(node, SequenceNode):
-            for index, item in enumerate(node.value):
-                self.check_tags(item, f"{key}[{index}]", seen)
-
-    # Building blocks
-
-    def mapping(
-        self,
-        slot: _Slot,
-        known: Sequence[str] | None,
-        *,
-        required: Sequence[str] = (),
-        what: str = "a mapping",
-    ) -> _Fields | None:
-        """The entries of a mapping by key, in file order; None (after a problem) when it is not one."""
-        if not isinstance(slot.value, MappingNode):
-            self.fail(f"expected {what}, got {_kind(slot.value)}", slot.where, slot.key or None)
+        self.check_tag(node, path)
+        if id(node) in active:  # an alias of its own ancestor
+            self.fail("a value cannot contain itself (a recursive alias); write it out", node, path)
             return None
-        entries = _Fields()
-        problems_before = len(self.problems)
-        for key_node, value_node in self.entries(slot.value, slot.key, report=True):
-            key = f"{slot.key}.{key_node.value}" if slot.key else key_node.value
-            if known is not None and key_node.value not in known:
-                self.fail(self.unknown_key_message(key_node.value, value_node, known), key_node, key)
-                continue
-            entries[key_node.value] = _Slot(key, key_node, value_node)
-        entries.incomplete = len(self.problems) > problems_before
-        for name in required:
-            if name not in entries and not entries.incomplete:
-                where = f"'{slot.key}'" if slot.key else "the top level"
-                self.fail(
-                    f"missing required key '{name}' in {where}; {_REQUIRED_HINTS[name]}",
-                    slot.key_node,
-                    f"{slot.key}.{name}" if slot.key else name,
-                )
-        return entries
+        if isinstance(node, MappingNode):
+            active.add(id(node))
+            mapping = {
+                name.value: self.plain(value, (*path, name.value), name, active)
+                for name, value in self.mapping_entries(node, path, report=True)
+            }
+            active.discard(id(node))
+            return mapping
+        if isinstance(node, SequenceNode):
+            active.add(id(node))
+            items = [self.plain(item, (*path, index), item, active) for index, item in enumerate(node.value)]
+            active.discard(id(node))
+            return items
+        construct = _SCALARS.get(node.tag)
+        return construct(SafeConstructor(), node) if construct else node.value
 
-    def entries(self, node: MappingNode, key: str, *, report: bool) -> list[tuple[ScalarNode, Node]]:
+    def check_tag(self, node: Node, path: KeyPath) -> None:
+        """Reject explicit YAML tags: the file is data, and `- !pattern` unquoted is a tag by accident."""
+        if node.tag in _PLAIN_TAGS:
+            return
+        if node.tag.startswith("!") and isinstance(node, ScalarNode):
+            text = f"{node.tag} {node.value}".strip()
+            message = (
+                f'{text!r} is read as a YAML tag; quote it: "{text}" '
+                "(an exclusion pattern that starts with '!' must be quoted)"
+            )
+        else:
+            message = f"YAML tags are not supported ({node.tag}); write plain strings, lists and mappings"
+        self.fail(message, node, path)
+
+    def mapping_entries(self, node: MappingNode, path: KeyPath, *, report: bool) -> list[tuple[ScalarNode, Node]]:
         """Key and value nodes of a mapping, with `<<` merges applied; duplicate keys are problems."""
         own: list[tuple[ScalarNode, Node]] = []
         merged: list[tuple[ScalarNode, Node]] = []
@@ -471,19 +506,21 @@ class _Validator:
                     if isinstance(source, MappingNode):
                         merged += [
                             entry
-                            for entry in self.entries(source, key, report=False)
+                            for entry in self.mapping_entries(source, path, report=False)
                             if entry[0].value not in {k.value for k, _ in merged}
                         ]
                     elif report:
+                        self.incomplete.add(path)
                         self.fail(
                             "'<<' merges mappings only: give it an alias of a mapping, like '<<: *defaults'",
                             source,
-                            f"{key}.<<" if key else "<<",
+                            (*path, "<<"),
                         )
                 continue
             if not isinstance(key_node, ScalarNode):
                 if report:
-                    self.fail(f"a key must be a plain name, not {_kind(key_node)}", key_node, key or None)
+                    self.incomplete.add(path)
+                    self.fail(f"a key must be a plain name, not {_kind(key_node)}", key_node, path)
                 continue
             name = key_node.value
             if name in first_line:
@@ -492,428 +529,440 @@ class _Validator:
                         f"duplicate key {name!r} (first on line {first_line[name]}); YAML would keep only "
                         "the last one, so merge the two or rename one",
                         key_node,
-                        f"{key}.{name}" if key else name,
+                        (*path, name),
                     )
                 continue
             first_line[name] = _line(key_node)
             own.append((key_node, value_node))
         return own + [entry for entry in merged if entry[0].value not in first_line]
 
-    def unknown_key_message(self, name: str, value: Node, known: Sequence[str]) -> str:
-        message = f"unknown key {name!r}"
-        suggestion = _did_you_mean(name, known)
-        if suggestion:
-            return message + suggestion
-        if (
-            known is TOP_LEVEL_KEYS
-            and isinstance(value, MappingNode)
-            and {k.value for k, _ in value.value if isinstance(k, ScalarNode)} & {"deploy", "paths"}
-        ):
-            return message + f"; components go under 'components:', e.g. 'components: {{{name}: ...}}'"
-        return message + f"; expected one of: {', '.join(known)}"
+    # The schema's verdict, in words
 
-    def string(self, slot: _Slot, *, allow_empty: bool = True) -> str | None:
-        if not (isinstance(slot.value, ScalarNode) and slot.value.tag == STR):
-            hint = (
-                f'; quote it: "{slot.value.value}"'
-                if isinstance(slot.value, ScalarNode) and slot.value.value and slot.value.tag != NULL
-                else ""
-            )
-            self.fail(f"expected a string, got {_kind(slot.value)}{hint}", slot.where, slot.key)
-            return None
-        if not allow_empty and not slot.value.value.strip():
-            self.fail("must not be empty", slot.where, slot.key)
-            return None
-        return slot.value.value
+    def check_schema(self) -> None:
+        """One call to the compiled schema when the file is valid. When it is not, the schema is
+        applied level by level (each mapping or list on its own, then its children), because the
+        validator stops at its first error while the user wants the first one in the file."""
+        import fastjsonschema
 
-    def choice(self, slot: _Slot, choices: Sequence[str], expected: str) -> str | None:
-        """One of `choices`; `expected` says what each means."""
-        if not (isinstance(slot.value, ScalarNode) and slot.value.tag == STR):
-            self.fail(f"expected {expected}, got {_kind(slot.value)}", slot.where, slot.key)
-            return None
-        value = slot.value.value
-        if value not in choices:
+        try:
+            _schema_validator()(self.data)
+        except fastjsonschema.JsonSchemaValueException as error:
+            before = len(self.problems)
+            self.check_level(schema(), self.data, ())
+            path = self.path_of(error.name)
+            if len(self.problems) == before and path is not None:  # a rule the levels do not split
+                self.schema_problem(error.rule, path, error.definition)
+
+    def check_level(self, definition: dict[str, Any], value: Any, path: KeyPath) -> None:
+        import fastjsonschema
+
+        definition = _resolve(definition)
+        try:
+            _level_validator(definition)(value)
+        except fastjsonschema.JsonSchemaValueException as error:
+            self.schema_problem(error.rule, path, error.definition)
+        if isinstance(value, dict):
+            for name, child in value.items():
+                child_definition = definition.get("properties", {}).get(name, definition.get("additionalProperties"))
+                if isinstance(child_definition, dict):
+                    self.check_level(child_definition, child, (*path, name))
+        elif isinstance(value, list):
+            items = definition.get("items")
+            for index, child in enumerate(value):
+                child_definition = (
+                    (items[index] if index < len(items) else definition.get("additionalItems"))
+                    if isinstance(items, list)
+                    else items
+                )
+                if isinstance(child_definition, dict):
+                    self.check_level(child_definition, child, (*path, index))
+
+    def path_of(self, name: str) -> KeyPath | None:
+        """The path of a value from the validator's name for it ("data.components.api.paths[0]");
+        matched against the known paths because a key may contain '.'."""
+        for path in self.entries:
+            if "data" + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path) == name:
+                return path
+        return None
+
+    def schema_problem(self, rule: str, path: KeyPath, definition: dict[str, Any]) -> None:
+        entry, value = self.entry(path), self.value(path)
+        key = path[-1] if path else ""
+        if path in self.incomplete and rule in ("required", "oneOf", "dependencies"):
+            return
+        if isinstance(value, dict) and rule in ("required", "oneOf", "dependencies", "minProperties"):
+            # A missing key next to an unknown one is most likely that typo: report the typo.
+            known = definition.get("properties", {})
+            if definition.get("additionalProperties") is False and any(name not in known for name in value):
+                rule = "additionalProperties"
+        if rule == "additionalProperties":
+            known = list(definition.get("properties", ()))
+            name = next(name for name in value if name not in known)
             self.fail(
-                f"unknown value {value!r}; expected {expected}{_did_you_mean(value, choices)}",
-                slot.value,
-                slot.key,
+                _unknown_key_message(path, name, value[name], known), self.entry((*path, name)).key_node, (*path, name)
             )
-            return None
-        return value
-
-    def items(self, slot: _Slot, what: str) -> list[_Slot] | None:
-        """The items of a list as slots keyed `key[i]`; a single string is a problem with a fix."""
-        if not isinstance(slot.value, SequenceNode):
-            hint = (
-                f'; write ["{slot.value.value}"]'
-                if isinstance(slot.value, ScalarNode) and slot.value.tag == STR
-                else ""
+        elif rule == "type" and path == ("components",) and value is None:
+            self.schema_problem("minProperties", path, definition)
+        elif rule == "type":
+            expected = _expected(path, definition)
+            hint = ""
+            if isinstance(entry.value, ScalarNode) and entry.value.tag == STR and definition.get("type") == "array":
+                hint = f'; write ["{value}"]'
+            elif isinstance(entry.value, ScalarNode) and entry.value.tag != NULL and definition.get("type") == "string":
+                hint = f'; quote it: "{entry.value.value}"'
+            self.fail(f"expected {expected}, got {_kind(entry.value)}{hint}", entry.where, path)
+        elif rule == "enum":
+            expected = _CHOICES.get(str(key)) or " or ".join(repr(choice) for choice in definition["enum"])
+            if isinstance(value, str):
+                message = f"unknown value {value!r}; expected {expected}{_did_you_mean(value, definition['enum'])}"
+            else:
+                message = f"expected {expected}, got {_kind(entry.value)}"
+            self.fail(message, entry.where, path)
+        elif rule == "required":
+            missing = next(name for name in definition["required"] if name not in value)
+            if not path and missing == "components":
+                message = f"no 'components:' mapping; add one, e.g. {_EXAMPLE_COMPONENT}"
+            else:
+                where = f"'{_dotted(path)}'" if path else "the top level"
+                hint = _REQUIRED_HINTS.get(missing, f"add '{missing}:'")
+                message = f"missing required key '{missing}' in {where}; {hint}"
+            self.fail(message, entry.key_node, (*path, missing))
+        elif rule == "propertyNames":
+            pattern = re.compile(definition["propertyNames"]["pattern"])
+            name = next(name for name in value if not pattern.search(name))
+            problem = _NAME_PROBLEMS.get(str(key), "{name!r} is not an allowed name here").format(name=name)
+            self.fail(problem, self.entry((*path, name)).key_node, (*path, name))
+        elif rule == "minProperties" and path == ("components",):
+            self.fail(
+                f"no components; add at least one under 'components:', e.g. {_EXAMPLE_COMPONENT}", entry.key_node, path
             )
-            self.fail(f"expected a list of {what}, got {_kind(slot.value)}{hint}", slot.where, slot.key)
-            return None
-        return [_Slot(f"{slot.key}[{index}]", item, item) for index, item in enumerate(slot.value.value)]
-
-    def strings(self, slot: _Slot, what: str, check: Callable[[str], str | None] | None = None) -> tuple[str, ...]:
-        """A list of strings; `check(text)` returns a problem message for a bad item, or None."""
-        values = []
-        for item in self.items(slot, what) or ():
-            text = self.string(item)
-            if text is None:
-                continue
-            problem = check(text) if check else None
-            if problem:
-                self.fail(problem, item.value, item.key)
-                continue
-            values.append(text)
-        return tuple(values)
-
-    def patterns(self, slot: _Slot, owner: str) -> tuple[str, ...]:
-        items = self.items(slot, "path patterns")
-        if items is None:
-            return ()
-        if not items:
+        elif rule == "minItems" and _is_pattern_list(path):
+            owner = f"component {path[1]!r}" if path[0] == "components" else f"shared group {path[1]!r}"
             self.fail(
                 f"{owner} has no paths, so no change can ever reach it; list the patterns of the files "
                 f'it is built from, e.g. ["server/**"]',
-                slot.where,
-                slot.key,
+                entry.where,
+                path,
             )
-            return ()
-        patterns = []
-        for index, item in enumerate(items):
-            text = self.string(item)
-            if text is None:
-                continue
-            try:
-                pattern = parse_pattern(text)
-            except PatternError as exc:
-                self.fail(f"pattern {text!r} can never match: {exc}", item.value, item.key)
-                continue
-            if index == 0 and pattern.negated:
-                self.fail(
-                    f"{text!r} is first, so it excludes nothing: an exclusion must follow the patterns it "
-                    f'narrows, e.g. ["server/**", "{text}"]',
-                    item.value,
-                    item.key,
-                )
-                continue
-            patterns.append(text)
-        return tuple(patterns)
+        elif rule in ("minItems", "minProperties", "minLength"):
+            self.fail("must not be empty", entry.where, path)
+        elif rule == "minimum":
+            unit = " of minutes" if str(key).endswith("-minutes") else ""
+            bound = definition["minimum"]
+            wanted = f"a positive number{unit}" if bound == 1 else f"at least {bound}{unit}"
+            self.fail(f"must be {wanted}, not {value}", entry.value, path)
+        elif rule == "pattern":
+            self.fail(self.pattern_message(path, value), entry.value, path)
+        elif rule == "oneOf":
+            self.one_of(path, value, definition)
+        elif rule == "dependencies":
+            self.dependency(path, value, definition)
+        else:
+            self.fail(f"{_dotted(path) or 'the file'} breaks the schema's {rule!r} rule", entry.where, path)
 
-    def workflow_file(self, slot: _Slot) -> str | None:
-        text = self.string(slot)
-        if text is None:
-            return None
-        if not WORKFLOW_FILE_RE.fullmatch(text):
-            base = text.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
-            fix = (
-                f"give the file name only, like {base!r}"
-                if WORKFLOW_FILE_RE.fullmatch(base)
-                else "give the file name of a workflow in .github/workflows/, like 'deploy.yml'"
-            )
-            self.fail(f"{text!r} is not a workflow file name: {fix}", slot.value, slot.key)
-            return None
-        return text
+    def pattern_message(self, path: KeyPath, value: str) -> str:
+        """Why a string does not have the form the schema's `pattern` asks for, and the fix."""
+        if _is_pattern_list(path[:-1]):
+            return _pattern_problem(value, first=path[-1] == 0) or f"pattern {value!r} can never match"
+        owner = path[-2] if isinstance(path[-1], int) else path[-1]
+        explain = _EXPLAIN_PATTERN.get(str(owner))
+        if owner == "uses":
+            return _unknown_group(value, self.value(("shared",)) if "shared" in self.data else {}, {})
+        return (explain and explain(value)) or f"{value!r} does not have the expected form"
 
-    def names_of(self, slot: _Slot | None) -> dict[str, Node]:
-        """The raw keys of a mapping (unvalidated), so references can be checked in any order."""
-        if slot is None or not isinstance(slot.value, MappingNode):
-            return {}
-        return {k.value: k for k, _ in slot.value.value if isinstance(k, ScalarNode) and k.tag != MERGE}
-
-    def name(self, slot: _Slot, what: str) -> bool:
-        if NAME_RE.fullmatch(slot.key_node.value):
-            return True
-        self.fail(
-            f"{what} name {slot.key_node.value!r} is not allowed: use letters, digits, '.', '_' and '-', "
-            "starting with a letter or digit",
-            slot.key_node,
-            slot.key,
-        )
-        return False
-
-    # Sections
-
-    def components(self, slot: _Slot | None, shared_names: dict[str, Node]) -> tuple[Component, ...]:
-        if slot is None:
-            return ()
-        empty = isinstance(slot.value, ScalarNode) and slot.value.tag == NULL
-        entries = {} if empty else self.mapping(slot, None, what="a mapping of component names to their settings")
-        if entries is None:
-            return ()
-        if not entries:
-            self.fail(
-                f"no components; add at least one under 'components:', e.g. {_EXAMPLE_COMPONENT}",
-                slot.key_node,
-                slot.key,
-            )
-            return ()
-        component_names = self.names_of(slot)
-        return tuple(
-            self.component(component_slot, shared_names, component_names) for component_slot in entries.values()
-        )
-
-    def component(self, slot: _Slot, shared_names: dict[str, Node], component_names: dict[str, Node]) -> Component:
-        name = slot.key_node.value
-        self.name(slot, "component")
-        fields = (
-            self.mapping(slot, COMPONENT_KEYS, required=("deploy", "paths"), what="a mapping with 'deploy' and 'paths'")
-            or {}
-        )
-        deploy = (
-            self.choice(
-                fields["deploy"],
-                DEPLOY_MODES,
-                "'auto' (CI deploys it on every merge to main) or 'manual' (someone has to run its deploy)",
-            )
-            if "deploy" in fields
-            else None
-        )
-        paths = self.patterns(fields["paths"], f"component {name!r}") if "paths" in fields else ()
-        uses = (
-            self.strings(
-                fields["uses"],
-                "shared group names",
-                lambda group: _unknown_group(group, shared_names, component_names),
-            )
-            if "uses" in fields
-            else ()
-        )
-        deploy_workflow = self.workflow_file(fields["deploy-workflow"]) if "deploy-workflow" in fields else None
-        deploy_inputs = self.deploy_inputs(fields["deploy-inputs"]) if "deploy-inputs" in fields else ()
-        if "deploy-inputs" in fields and "deploy-workflow" not in fields and not fields.incomplete:
-            entry = fields["deploy-inputs"]
-            self.fail(
-                "'deploy-inputs' are the inputs of 'deploy-workflow': add 'deploy-workflow: <file>.yml' "
-                "or remove 'deploy-inputs'",
-                entry.key_node,
-                entry.key,
-            )
-        owners = self.strings(fields["owners"], "@-handles", _owner_problem) if "owners" in fields else ()
-        description = self.string(fields["description"]) if "description" in fields else None
-        deployed = self.deployed(fields["deployed"]) if "deployed" in fields else None
-        return Component(
-            name=name,
-            deploy=deploy or "",
-            paths=paths,
-            uses=uses,
-            deploy_workflow=deploy_workflow,
-            owners=owners,
-            description=description or "",
-            deployed=deployed or DeployedSource("github-deployment", environment=name),
-            line=_line(slot.key_node),
-            deploy_inputs=deploy_inputs,
-        )
-
-    def deploy_inputs(self, slot: _Slot) -> tuple[tuple[str, str], ...]:
-        entries = self.mapping(
-            slot, None, what="a mapping of the deploy workflow's input names to values, e.g. {agent: tenant}"
-        )
-        inputs = []
-        for entry in (entries or {}).values():
-            name = entry.key_node.value
-            if not INPUT_NAME_RE.fullmatch(name):
-                self.fail(
-                    f"{name!r} is not a workflow input name: use letters, digits, '_' and '-', "
-                    "starting with a letter or '_'",
-                    entry.key_node,
-                    entry.key,
-                )
-                continue
-            value = self.string(entry)
-            if value is not None:
-                inputs.append((name, value))
-        return tuple(inputs)
-
-    def deployed(self, slot: _Slot) -> DeployedSource | None:
-        fields = self.mapping(slot, DEPLOYED_KEYS, what="a mapping with one of " + ", ".join(DEPLOYED_KINDS))
-        if fields is None:
-            return None
-        kinds = sorted(
-            (kind for kind in DEPLOYED_KINDS if kind in fields), key=lambda kind: _line(fields[kind].key_node)
-        )
-        if not kinds and not fields.incomplete:
+    def one_of(self, path: KeyPath, value: dict[str, Any], definition: dict[str, Any]) -> None:
+        entry = self.entry(path)
+        kinds = [name for option in definition["oneOf"] for name in option.get("required", ())]
+        present = sorted((name for name in kinds if name in value), key=lambda name: self.line_of((*path, name)))
+        if not present:
             self.fail(
                 "says nothing about where the deployed commit is read from: give exactly one of "
                 "'github-deployment: <environment>', 'workflow: <file>.yml' or 'url: <https://...>' "
-                "with 'field: <path.to.sha>'",
-                slot.key_node,
-                slot.key,
+                "with 'field: <path.to.sha>'"
+                if path[-1:] == ("deployed",)
+                else f"give exactly one of: {', '.join(kinds)}",
+                entry.key_node,
+                path,
             )
-        for extra in kinds[1:]:
-            self.fail(
-                f"'{kinds[0]}' and '{extra}' both say where the deployed commit is read from; keep one",
-                fields[extra].key_node,
-                fields[extra].key,
-            )
-        if "job" in fields and "workflow" not in fields:
-            self.fail(
-                "'job' names a job of 'workflow': add 'workflow: <file>.yml' or remove 'job'",
-                fields["job"].key_node,
-                fields["job"].key,
-            )
-        if "url" in fields and "field" not in fields:
-            self.fail(
-                "'url' needs 'field': the dotted path of the commit SHA in the JSON it returns, e.g. 'field: git.sha'",
-                fields["url"].key_node,
-                f"{slot.key}.field",
-            )
-        if "field" in fields and "url" not in fields:
-            self.fail(
-                "'field' is read from the JSON of 'url': add 'url: <https://...>' or remove 'field'",
-                fields["field"].key_node,
-                fields["field"].key,
-            )
-        values: dict[str, str | None] = {}
-        for key, entry in fields.items():
-            text = self.workflow_file(entry) if key == "workflow" else self.string(entry, allow_empty=False)
-            if text is not None and key == "url" and not URL_RE.fullmatch(text):
-                self.fail(
-                    f"{text!r} is not an http(s) URL; write the full address, e.g. "
-                    "'https://tenant.example.com/version'",
-                    entry.value,
-                    entry.key,
-                )
-            elif text is not None and key == "field" and not FIELD_RE.fullmatch(text):
-                self.fail(
-                    f"{text!r} is not a dotted path; write the keys that lead to the SHA in the JSON, e.g. 'git.sha'",
-                    entry.value,
-                    entry.key,
-                )
-            values[key] = text
-        if len(kinds) != 1:
-            return None
-        return DeployedSource(
-            kinds[0],
-            environment=values.get("github-deployment"),
-            workflow=values.get("workflow"),
-            job=values.get("job"),
-            url=values.get("url"),
-            field=values.get("field"),
+            return
+        extra = present[1]
+        self.fail(
+            f"'{present[0]}' and '{extra}' both say where the deployed commit is read from; keep one"
+            if path[-1:] == ("deployed",)
+            else f"'{present[0]}' and '{extra}' exclude each other; keep one",
+            self.entry((*path, extra)).key_node,
+            (*path, extra),
         )
 
-    def shared_groups(self, slot: _Slot | None) -> tuple[SharedGroup, ...]:
-        if slot is None:
-            return ()
-        entries = self.mapping(slot, None, what="a mapping of group names to lists of path patterns")
-        groups = []
-        for group_slot in (entries or {}).values():
-            name = group_slot.key_node.value
-            self.name(group_slot, "shared group")
-            paths = self.patterns(group_slot, f"shared group {name!r}")
-            groups.append(SharedGroup(name=name, paths=paths, line=_line(group_slot.key_node)))
-        return tuple(groups)
+    def dependency(self, path: KeyPath, value: dict[str, Any], definition: dict[str, Any]) -> None:
+        broken = [
+            (name, needed)
+            for name, needs in definition["dependencies"].items()
+            if name in value
+            for needed in needs
+            if needed not in value
+        ]
+        name, needed = min(broken, key=lambda pair: self.line_of((*path, pair[0])))
+        message, names_missing = _DEPENDENCY_MESSAGES.get(
+            name, (f"'{name}' needs '{needed}': add '{needed}' or remove '{name}'", False)
+        )
+        self.fail(message, self.entry((*path, name)).key_node, (*path, needed if names_missing else name))
 
-    def names_are_unique(self, components: _Slot | None, shared_names: dict[str, Node]) -> None:
-        for name, component_node in self.names_of(components).items():
-            shared_node = shared_names.get(name)
-            if shared_node is None:
+    def line_of(self, path: KeyPath) -> tuple[int, int]:
+        node = self.entry(path).key_node
+        return (node.start_mark.line, node.start_mark.column)
+
+    # What a schema cannot say: glob syntax and references between sections
+
+    def check_references(self) -> None:
+        data = self.data
+        components = data.get("components") if isinstance(data.get("components"), dict) else {}
+        shared = data.get("shared") if isinstance(data.get("shared"), dict) else {}
+        for name, settings in components.items():
+            if not isinstance(settings, dict):
                 continue
-            later, section, other = (
-                (shared_node, "shared", component_node)
-                if _line(shared_node) >= _line(component_node)
-                else (component_node, "components", shared_node)
-            )
-            self.fail(
-                f"{name!r} is both a component and a shared group (line {_line(other)}); "
-                "rename one, names must be unique",
-                later,
-                f"{section}.{name}",
-            )
-
-    def notify(self, slot: _Slot) -> SlackSettings | None:
-        fields = self.mapping(slot, NOTIFY_KEYS) or {}
-        if "slack" not in fields:
-            return None
-        slack = self.mapping(fields["slack"], SLACK_KEYS, required=("webhook-secret",)) or {}
-        secret = self.string(slack["webhook-secret"]) if "webhook-secret" in slack else None
-        if secret is not None and not SECRET_NAME_RE.fullmatch(secret):
-            entry = slack["webhook-secret"]
-            if secret.startswith(("http://", "https://")):
-                problem = (
-                    "this is the webhook URL itself; anyone who reads the repository could post with it. "
-                    "Store it as a repository secret and give the secret's name, e.g. SLACK_WEBHOOK_URL"
+            self.check_patterns(("components", name, "paths"), settings.get("paths"))
+            uses = settings.get("uses")
+            for index, group in enumerate(uses if isinstance(uses, list) else ()):
+                if isinstance(group, str) and (problem := _unknown_group(group, shared, components)):
+                    self.fail(
+                        problem,
+                        self.entry(("components", name, "uses", index)).value,
+                        ("components", name, "uses", index),
+                    )
+        for name, paths in shared.items():
+            self.check_patterns(("shared", name), paths)
+            if name in components:
+                component_node = self.entry(("components", name)).key_node
+                shared_node = self.entry(("shared", name)).key_node
+                later, section, other = (
+                    (shared_node, "shared", component_node)
+                    if _line(shared_node) >= _line(component_node)
+                    else (component_node, "components", shared_node)
                 )
-            else:
-                problem = f"{secret!r} is not a secret name: use letters, digits and '_', e.g. SLACK_WEBHOOK_URL"
-            self.fail(problem, entry.value, entry.key)
-            secret = None
-        mention = self.string(slack["mention"]) if "mention" in slack else None
-        return SlackSettings(webhook_secret=secret or "", mention=mention)
-
-    def monitor(self, slot: _Slot) -> MonitorSettings:
-        fields = self.mapping(slot, MONITOR_KEYS) or {}
-        settings = MonitorSettings()
-        max_age = settings.max_age_minutes
-        if "max-age-minutes" in fields:
-            entry = fields["max-age-minutes"]
-            if not (isinstance(entry.value, ScalarNode) and entry.value.tag == INT):
-                self.fail(f"expected an integer (minutes), got {_kind(entry.value)}", entry.where, entry.key)
-            elif (max_age := SafeConstructor().construct_yaml_int(entry.value)) < 1:
-                self.fail(f"must be a positive number of minutes, not {max_age}", entry.value, entry.key)
-        issue_mode = settings.issue_mode
-        if "issue-mode" in fields:
-            issue_mode = (
-                self.choice(
-                    fields["issue-mode"],
-                    ISSUE_MODES,
-                    "'single' (one issue lists every component) or 'per-component' (one issue each)",
-                )
-                or issue_mode
-            )
-        assignees = self.strings(fields["assignees"], "GitHub logins", _login_problem) if "assignees" in fields else ()
-        return MonitorSettings(max_age_minutes=max_age, issue_mode=issue_mode, assignees=assignees)
-
-    def docs(self, slot: _Slot) -> DocsSettings:
-        fields = self.mapping(slot, DOCS_KEYS) or {}
-        paths = {}
-        for key, entry in fields.items():
-            text = self.string(entry, allow_empty=False)
-            if text is not None and not DOC_PATH_RE.fullmatch(text):
                 self.fail(
-                    f"{text!r} is not a file path in the repository: write it relative to the root, "
-                    f"with '/' between folders, e.g. {DEFAULT_ONBOARDING!r}",
-                    entry.value,
-                    entry.key,
+                    f"{name!r} is both a component and a shared group (line {_line(other)}); "
+                    "rename one, names must be unique",
+                    later,
+                    (section, name),
                 )
-                text = None
-            paths[key] = text
-        return DocsSettings(
-            quick_reference=paths.get("quick-reference") or DEFAULT_QUICK_REFERENCE,
-            onboarding=paths.get("onboarding") or DEFAULT_ONBOARDING,
+
+    def check_patterns(self, path: KeyPath, patterns: Any) -> None:
+        for index, text in enumerate(patterns if isinstance(patterns, list) else ()):
+            if isinstance(text, str) and (problem := _pattern_problem(text, first=index == 0)):
+                self.fail(problem, self.entry((*path, index)).value, (*path, index))
+
+
+# Words for the schema's rules where the key's name alone is not enough
+
+_EXAMPLE_COMPONENT = "'api: {deploy: auto, paths: [\"server/**\"]}'"
+_REQUIRED_HINTS = {
+    "deploy": "add 'deploy: auto' (CI deploys it on every merge) or 'deploy: manual'",
+    "paths": "add 'paths:' with the patterns of the files it is built from, e.g. [\"server/**\"]",
+    "webhook-secret": "add 'webhook-secret:' with the name of the secret that holds the webhook URL",
+}
+_CHOICES = {
+    "deploy": "'auto' (CI deploys it on every merge to main) or 'manual' (someone has to run its deploy)",
+    "issue-mode": "'single' (one issue lists every component) or 'per-component' (one issue each)",
+}
+_MAPPINGS = {
+    "components": "a mapping of component names to their settings",
+    "shared": "a mapping of group names to lists of path patterns",
+    "deploy-inputs": "a mapping of the deploy workflow's input names to values, e.g. {agent: tenant}",
+}
+_LISTS = {"paths": "path patterns", "uses": "shared group names", "owners": "@-handles", "assignees": "GitHub logins"}
+_NAME_RULE = "use letters, digits, '.', '_' and '-', starting with a letter or digit"
+_NAME_PROBLEMS = {
+    "components": "component name {name!r} is not allowed: " + _NAME_RULE,
+    "shared": "shared group name {name!r} is not allowed: " + _NAME_RULE,
+    "deploy-inputs": "{name!r} is not a workflow input name: use letters, digits, '_' and '-', "
+    "starting with a letter or '_'",
+}
+_DEPENDENCY_MESSAGES = {
+    # name: (message, whether the message is about the missing key rather than the present one)
+    "job": ("'job' names a job of 'workflow': add 'workflow: <file>.yml' or remove 'job'", False),
+    "deploy-inputs": (
+        "'deploy-inputs' are the inputs of 'deploy-workflow': add 'deploy-workflow: <file>.yml' "
+        "or remove 'deploy-inputs'",
+        False,
+    ),
+    "url": (
+        "'url' needs 'field': the dotted path of the commit SHA in the JSON it returns, e.g. 'field: git.sha'",
+        True,
+    ),
+    "field": ("'field' is read from the JSON of 'url': add 'url: <https://...>' or remove 'field'", False),
+}
+
+
+def _expected(path: KeyPath, definition: dict[str, Any]) -> str:
+    kind = definition.get("type")
+    if kind == "object" and "required" in definition:
+        return "a mapping with " + " and ".join(f"'{name}'" for name in definition["required"])
+    if kind == "object" and "oneOf" in definition:
+        return "a mapping with one of " + ", ".join(
+            name for option in definition["oneOf"] for name in option.get("required", ())
         )
+    if kind == "object":
+        return _MAPPINGS.get(str(path[-1]) if path else "", "a mapping")
+    if kind == "array":
+        items = "path patterns" if _is_pattern_list(path) else _LISTS.get(str(path[-1]), "values")
+        return f"a list of {items}"
+    if kind == "integer":
+        return "an integer (minutes)" if str(path[-1]).endswith("-minutes") else "an integer"
+    return {"string": "a string", "boolean": "true or false", "number": "a number"}.get(str(kind), f"a {kind}")
 
 
-def _unknown_group(group: str, shared_names: dict[str, Node], component_names: dict[str, Node]) -> str | None:
-    if group in shared_names:
+def _is_pattern_list(path: KeyPath) -> bool:
+    return (len(path) == 3 and path[0] == "components" and path[2] == "paths") or (
+        len(path) == 2 and path[0] == "shared"
+    )
+
+
+def _unknown_key_message(path: KeyPath, name: str, value: Any, known: Sequence[str]) -> str:
+    message = f"unknown key {name!r}"
+    suggestion = _did_you_mean(name, known)
+    if suggestion:
+        return message + suggestion
+    if not path and isinstance(value, dict) and {"deploy", "paths"} & set(value):
+        return message + f"; components go under 'components:', e.g. 'components: {{{name}: ...}}'"
+    return message + f"; expected one of: {', '.join(known)}"
+
+
+def _pattern_problem(text: str, *, first: bool) -> str | None:
+    try:
+        pattern = parse_pattern(text)
+    except PatternError as exc:
+        return f"pattern {text!r} can never match: {exc}"
+    if first and pattern.negated:
+        return (
+            f"{text!r} is first, so it excludes nothing: an exclusion must follow the patterns it "
+            f'narrows, e.g. ["server/**", "{text}"]'
+        )
+    return None
+
+
+def _unknown_group(group: str, shared: dict[str, Any], components: dict[str, Any]) -> str | None:
+    if group in shared:
         return None
-    if group in component_names:
+    if group in components:
         return (
             f"{group!r} is a component, not a shared group; 'uses' lists groups from 'shared:', "
             "so move the paths both need into a shared group"
         )
-    if not shared_names:
+    if not shared:
         return (
             f"no shared group {group!r}: the file has no 'shared:' section; add one, e.g. "
             f"'shared: {{{group}: [\"packages/common/**\"]}}'"
         )
-    return (
-        f"no shared group {group!r}; the shared groups are: {', '.join(shared_names)}"
-        f"{_did_you_mean(group, list(shared_names))}"
-    )
+    return f"no shared group {group!r}; the shared groups are: {', '.join(shared)}{_did_you_mean(group, list(shared))}"
 
 
-def _owner_problem(owner: str) -> str | None:
-    if OWNER_RE.fullmatch(owner):
-        return None
-    if LOGIN_RE.fullmatch(owner) or re.fullmatch(r"[A-Za-z0-9-]+/[A-Za-z0-9._-]+", owner):
+def _owner_problem(owner: str) -> str:
+    if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}", owner) or re.fullmatch(r"[A-Za-z0-9-]+/[A-Za-z0-9._-]+", owner):
         return f"{owner!r} is not an @-handle; write '@{owner}'"
     return f"{owner!r} is not an @-handle: write '@user' for a person or '@org/team' for a team"
 
 
-def _login_problem(login: str) -> str | None:
-    if LOGIN_RE.fullmatch(login):
-        return None
-    if login.startswith("@") and LOGIN_RE.fullmatch(login[1:]):
+def _login_problem(login: str) -> str:
+    if login.startswith("@") and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}", login[1:]):
         return f"{login!r}: assignees are GitHub logins without '@'; write {login[1:]!r}"
     return f"{login!r} is not a GitHub login (letters, digits and '-'; teams cannot be assigned)"
+
+
+def _secret_problem(secret: str) -> str:
+    if secret.startswith(("http://", "https://")):
+        return (
+            "this is the webhook URL itself; anyone who reads the repository could post with it. "
+            "Store it as a repository secret and give the secret's name, e.g. SLACK_WEBHOOK_URL"
+        )
+    return f"{secret!r} is not a secret name: use letters, digits and '_', e.g. SLACK_WEBHOOK_URL"
+
+
+def _workflow_problem(text: str) -> str:
+    base = text.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    fix = (
+        f"give the file name only, like {base!r}"
+        if re.fullmatch(r"[^/\\]+\.ya?ml", base)
+        else "give the file name of a workflow in .github/workflows/, like 'deploy.yml'"
+    )
+    return f"{text!r} is not a workflow file name: {fix}"
+
+
+def _doc_path_problem(text: str) -> str:
+    return (
+        f"{text!r} is not a file path in the repository: write it relative to the root, "
+        f"with '/' between folders, e.g. {DEFAULT_ONBOARDING!r}"
+    )
+
+
+_EXPLAIN_PATTERN: dict[str, Callable[[str], str]] = {
+    "quick-reference": _doc_path_problem,
+    "onboarding": _doc_path_problem,
+    "owners": _owner_problem,
+    "assignees": _login_problem,
+    "webhook-secret": _secret_problem,
+    "deploy-workflow": _workflow_problem,
+    "workflow": _workflow_problem,
+    "url": lambda text: (
+        f"{text!r} is not an http(s) URL; write the full address, e.g. 'https://tenant.example.com/version'"
+    ),
+    "field": lambda text: (
+        f"{text!r} is not a dotted path; write the keys that lead to the SHA in the JSON, e.g. 'git.sha'"
+    ),
+}
+
+
+# From valid data to the dataclasses
+
+
+def _settings(cls: type, values: dict[str, Any], **extra: Any) -> Any:
+    """A settings dataclass from a validated mapping: 'max-age-minutes' fills `max_age_minutes`,
+    lists become tuples and mappings tuples of (key, value) in file order; what the file leaves out
+    keeps the dataclass's default."""
+    fields = {
+        name.replace("-", "_"): tuple(value.items())
+        if isinstance(value, dict)
+        else tuple(value)
+        if isinstance(value, list)
+        else value
+        for name, value in values.items()
+    }
+    return cls(**fields, **extra)
+
+
+def _config(file: str, document: _Document) -> Config:
+    data = document.data
+    components = []
+    for name, settings in data["components"].items():
+        deployed = settings.get("deployed")
+        source = (
+            DeployedSource(
+                next(kind for kind in DEPLOYED_KINDS if kind in deployed),
+                environment=deployed.get("github-deployment"),
+                workflow=deployed.get("workflow"),
+                job=deployed.get("job"),
+                url=deployed.get("url"),
+                field=deployed.get("field"),
+            )
+            if deployed
+            else DeployedSource("github-deployment", environment=name)
+        )
+        plain = {key: value for key, value in settings.items() if key != "deployed"}
+        components.append(
+            _settings(
+                Component, plain, name=name, deployed=source, line=_line(document.entry(("components", name)).key_node)
+            )
+        )
+    shared = tuple(
+        SharedGroup(name, tuple(paths), line=_line(document.entry(("shared", name)).key_node))
+        for name, paths in (data.get("shared") or {}).items()
+    )
+    slack = (data.get("notify") or {}).get("slack")
+    return Config(
+        path=file,
+        components=tuple(components),
+        shared=shared,
+        slack=_settings(SlackSettings, slack) if slack else None,
+        monitor=_settings(MonitorSettings, data.get("monitor") or {}),
+        docs=_settings(DocsSettings, data.get("docs") or {}),
+    )
