@@ -310,6 +310,7 @@ def test_first_alert_issue_says_what_to_deploy(mono: GitRepo, fake: FakeGitHub, 
     assert "Ada Tester" in row and f"[#42]({REPO_URL}/pull/42)" in row and "2024-01-15 07:00 UTC" in row
     assert "billing-agent" not in body
     assert "Deploy lag over the last 30 days" in body
+    assert "`dualdeploy explain --commit <sha>` (or `--pr <number>`)" in body
     assert fake.comments(REPO, issue.number) == []
     assert run.outputs["issue-url"] == f"{REPO_URL}/issues/{issue.number}"
     assert "Agent monitor" in run.summary and "Deploy lag over the last 30 days" in run.summary

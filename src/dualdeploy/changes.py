@@ -173,6 +173,42 @@ class Git:
         ).stdout
         return parse_name_status(out)
 
+    def is_ancestor(self, commit: str, descendant: str) -> bool:
+        """Whether `descendant` has `commit` in its history (a commit is its own ancestor)."""
+        return self._run("merge-base", "--is-ancestor", commit, descendant, check=False).returncode == 0
+
+    def commit_paths(self, sha: str, *pathspec: str) -> tuple[str, ...]:
+        """The paths a commit changed against its first parent (the whole tree for a root commit);
+        for a merge, what it brought in. `pathspec` narrows them (a file or a folder)."""
+        parents = self._out("rev-list", "--parents", "-n", "1", sha).split()[1:]
+        out = self._run(
+            "diff",
+            "--name-only",
+            "-z",
+            "--no-renames",
+            "--no-ext-diff",
+            parents[0] if parents else EMPTY_TREE,
+            sha,
+            "--",
+            *pathspec,
+        ).stdout
+        return tuple(path for path in out.decode("utf-8", errors="surrogateescape").split("\0") if path)
+
+    def subject(self, sha: str) -> str:
+        return self._out("log", "-1", "--format=%s", sha)
+
+    def newest_commit(self, ref: str, pathspec: str) -> str | None:
+        """The newest commit of `ref` that changed `pathspec`, or None."""
+        return self._out("log", "-1", "--format=%H", ref, "--", pathspec) or None
+
+    def first_parent_commits_mentioning(self, ref: str, text: str) -> list[tuple[str, str]]:
+        """(sha, subject) of the commits on `ref`'s first-parent line whose message contains `text`."""
+        out = self._out("log", "--first-parent", "-F", f"--grep={text}", f"--format=%H{_FIELD}%s", ref)
+        return [tuple(line.split(_FIELD, 1)) for line in out.splitlines() if _FIELD in line]  # type: ignore[misc]
+
+
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's empty tree: the base of a root commit
+
 
 def parse_name_status(raw: bytes) -> list[ChangedFile]:
     """Parse `git diff --name-status -z`: status, then one path, or two for renames and copies."""

@@ -187,6 +187,32 @@ def _add_state_commands(commands) -> None:
             _switch(watch, "metrics", True, "compute the lag metrics (default: on)")
             _switch(watch, "fail-on-notify-error", False, "exit 1 when Slack cannot be reached (default: a warning)")
 
+    explain = commands.add_parser(
+        "explain",
+        help="why isn't my change live? for a commit, a pull request or a path: each component it reaches, "
+        "deployed or pending (and what to run)",
+    )
+    explain.set_defaults(job="explain")
+    _add_common(explain)
+    _add_token(explain)
+    explain.add_argument(
+        "--deployed-shas",
+        default=_env("DD_DEPLOYED_SHAS"),
+        help='deployed commits given directly, as JSON: {"tenant-agent": "<sha>"}',
+    )
+    explain.add_argument(
+        "path", nargs="?", help="a path: explain the newest commit of the default branch that changed it"
+    )
+    explain.add_argument("--commit", default=_env("DD_COMMIT"), help="the commit to explain")
+    explain.add_argument("--pr", default=_env("DD_PR"), help="the pull request to explain (its merge commit)")
+    explain.add_argument("--format", choices=("text", "json"), default=_env("DD_FORMAT", "text"))
+    explain.add_argument(
+        "--on-unknown",
+        default=_env("DD_ON_UNKNOWN", "fail"),
+        help="fail (exit 2) or warn (exit 0) when a component's deployed commit cannot be read (default: fail)",
+    )
+    _switch(explain, "fail-on-pending", False, "exit 1 when a component does not run the change yet (default: 0)")
+
     record = commands.add_parser(
         "record", aliases=["record-deployment"], help="record that a component now runs a commit (a GitHub deployment)"
     )

@@ -128,6 +128,26 @@ def environment() -> jinja2.Environment:
     return env
 
 
+def _plain(value: object) -> object:
+    if value is None:
+        return ""
+    # One line per value: a subject or a reason cannot start a line of its own in a terminal.
+    return " ".join(str(value).splitlines()) if isinstance(value, str) else value
+
+
+@cache
+def plain_environment() -> jinja2.Environment:
+    """Plain text for a terminal: nothing to escape, every value kept on one line."""
+    env = new_environment(_plain, keep_trailing_newline=True)
+    env.filters["short"] = lambda sha: str(sha)[:12]
+    env.filters["when"] = format_time
+    return env
+
+
+def render_plain(template: str, **context: object) -> str:
+    return plain_environment().get_template(template).render(**context)
+
+
 def render(template: str, **context: object) -> str:
     return environment().get_template(template).render(**context)
 
