@@ -7,6 +7,7 @@ is all zeros) compares with the merge base of the default branch.
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from pathlib import Path
 from dualdeploy.errors import GitError
 
 ZERO_SHA = "0" * 40
+PULL_HEAD_REF = "refs/dualdeploy/pull/{number}/head"  # where a pull request's head is fetched to
 FETCH_DEPTH_HINT = "check out with `fetch-depth: 0` (actions/checkout) so the history is complete"
 
 
@@ -55,8 +57,10 @@ class Git:
         if self._run("rev-parse", "--git-dir", check=False).returncode != 0:
             raise GitError(f"{self.repo} is not a git repository", key="--repo")
 
-    def _run(self, *args: str, check: bool = True, input: bytes | None = None) -> subprocess.CompletedProcess:
-        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+    def _run(
+        self, *args: str, check: bool = True, input: bytes | None = None, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess:
+        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
         result = subprocess.run(
             ["git", "-C", str(self.repo), "-c", "core.quotepath=false", *args],
             capture_output=True,
@@ -153,6 +157,44 @@ class Git:
                     key="--base",
                 )
         raise GitError(f"no merge base for {base[:12]} and {head[:12]}; {FETCH_DEPTH_HINT}", key="--base")
+
+    def remote_url(self) -> str:
+        return self._run("remote", "get-url", "origin", check=False).stdout.decode(errors="replace").strip()
+
+    def fetch_pull_head(self, number: int, *, token: str = "", server_url: str = "") -> str:
+        """Fetch a pull request's head from origin (`refs/pull/N/head`, where GitHub keeps a fork's
+        commits too) into a local ref, as objects only: nothing is checked out. Returns its sha.
+
+        With a token and an origin on `server_url`, the token goes to this one fetch as an HTTP
+        header in the environment (as actions/checkout sends it), never onto the command line or
+        into .git/config, so `persist-credentials: false` checkouts of private repositories work.
+        """
+        ref = PULL_HEAD_REF.format(number=number)
+        env: dict[str, str] = {}
+        server = server_url.rstrip("/")
+        if token and server and self.remote_url().startswith(server + "/"):
+            basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+            env = {
+                "GIT_CONFIG_COUNT": "1",
+                "GIT_CONFIG_KEY_0": f"http.{server}/.extraheader",
+                "GIT_CONFIG_VALUE_0": f"AUTHORIZATION: basic {basic}",
+            }
+        result = self._run(
+            "fetch", "--quiet", "--no-tags", "origin", f"+refs/pull/{number}/head:{ref}", check=False, env=env
+        )
+        if result.returncode != 0:
+            message = result.stderr.decode(errors="replace").strip().splitlines()
+            raise GitError(
+                f"could not fetch refs/pull/{number}/head from origin ({message[-1] if message else 'no message'}); "
+                "the job needs `contents: read`, and actions/checkout a clone with `fetch-depth: 0`",
+                key="--head",
+            )
+        return self.resolve(ref, what="--head")
+
+    def file_at(self, commit: str, path: str) -> bytes | None:
+        """A file's bytes as committed in `commit` (read from the object store, not the work tree)."""
+        result = self._run("cat-file", "blob", f"{commit}:{path.removeprefix('./')}", check=False)
+        return result.stdout if result.returncode == 0 else None
 
     def changed_files(self, base: str, head: str) -> list[ChangedFile]:
         """Every path changed between two commits (two dots: `base` must already be the merge base)."""

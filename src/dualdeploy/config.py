@@ -192,6 +192,11 @@ def load_config(path: str | Path, *, display_path: str | None = None) -> Config:
         raise ConfigError(f"{shown} is a directory; --config must name the YAML file itself") from None
     except OSError as exc:
         raise ConfigError(f"cannot read {shown}: {exc.strerror or exc}") from None
+    return parse_config_bytes(raw, shown)
+
+
+def parse_config_bytes(raw: bytes, shown: str) -> Config:
+    """Validate a config file's bytes (read from disk, or from a commit by `git cat-file`)."""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 
 from dualdeploy import actions_io
-from dualdeploy.changes import Git, Range, pull_request_range, push_range
-from dualdeploy.config import DEFAULT_CONFIG_PATH, Config, load_config
-from dualdeploy.errors import DualDeployError
+from dualdeploy.changes import ChangedFile, Git, Range, pull_request_range, push_range
+from dualdeploy.config import DEFAULT_CONFIG_PATH, Config, load_config, parse_config_bytes
+from dualdeploy.errors import ConfigError, DualDeployError
 from dualdeploy.impact import Impact, compute_impact
 from dualdeploy.markers import hidden_state, read_hidden_state
 from dualdeploy.pull_requests import (
@@ -31,23 +32,56 @@ from dualdeploy.pull_requests import (
 )
 
 FILE_BUDGETS = (50, 20, 5, 0)
+FORK_EXAMPLE = "examples/workflows/pr-fork-impact.yml"
+PULL_REQUEST_EVENTS = ("pull_request", "pull_request_target")
 
 
 def run(args: argparse.Namespace) -> int:
     git = Git(args.repo)
-    config = load_config(
-        Path(args.repo) / (args.config or DEFAULT_CONFIG_PATH), display_path=args.config or DEFAULT_CONFIG_PATH
-    )
     event_name, event = actions_io.load_event()
+    config_path = args.config or DEFAULT_CONFIG_PATH
+    config_base = base_of_target(event_name, event)
+    config = load_detect_config(git, args.repo, config_path, config_base)
     change_range = select_range(git, args, event_name, event)
-    impact = compute_impact(
-        config, git.changed_files(change_range.base, change_range.head), base=change_range.base, head=change_range.head
-    )
+    changed = git.changed_files(change_range.base, change_range.head)
+    impact = compute_impact(config, changed, base=change_range.base, head=change_range.head)
+    # Judged by the base's config: a config edit in this pull request counts only once merged.
+    config_edit = config_path if config_base and edits(changed, config_path) else None
     branch = deploy_branch(git)
     print(format_impact(impact, config, args.format, branch))
+    if config_edit:
+        print(f"this pull request edits {config_edit}; it was judged by the base branch's config", file=sys.stderr)
     if actions_io.in_actions():
-        report_in_actions(impact, config, event_name, event, args, branch)
+        report_in_actions(impact, config, event_name, event, args, branch, config_edit=config_edit)
     return 0
+
+
+def base_of_target(event_name: str, event: dict) -> str | None:
+    """Under pull_request_target, the base commit whose config judges the pull request; else None."""
+    if event_name != "pull_request_target":
+        return None
+    return ((event.get("pull_request") or {}).get("base") or {}).get("sha") or None
+
+
+def load_detect_config(git: Git, repo: str, config_path: str, base: str | None) -> Config:
+    """The config from the work tree, or, under pull_request_target, as committed on the base: read
+    from git's objects, so even a workflow that checked out the pull request cannot change its rules."""
+    if base is None:
+        return load_config(Path(repo) / config_path, display_path=config_path)
+    base_sha = git.resolve(base, what="pull_request.base.sha")
+    shown = f"{config_path} (base {base_sha[:12]})"
+    raw = git.file_at(base_sha, config_path)
+    if raw is None:
+        raise ConfigError(
+            f"no config file at {shown}: pull_request_target judges a pull request by the base branch's "
+            "config, so commit it to the base branch first (`dualdeploy init` writes one)"
+        )
+    return parse_config_bytes(raw, shown)
+
+
+def edits(changed: list[ChangedFile], path: str) -> bool:
+    wanted = path.removeprefix("./")
+    return any(wanted in change.paths() for change in changed)
 
 
 def deploy_branch(git: Git) -> str:
@@ -65,9 +99,11 @@ def select_range(git: Git, args: argparse.Namespace, event_name: str, event: dic
     """Explicit --base/--head win; otherwise the event's; otherwise this branch against the default branch."""
     base, head, mode = args.base, args.head, args.mode
     if not base and not head:
-        if event_name in ("pull_request", "pull_request_target") and "pull_request" in event:
+        if event_name in PULL_REQUEST_EVENTS and "pull_request" in event:
             pull = event["pull_request"]
             base, head, mode = pull["base"]["sha"], pull["head"]["sha"], "pr"
+            if git.try_resolve(head) is None and pull.get("number") is not None:
+                head = fetch_pull_head(git, args, int(pull["number"]), head)
         elif event_name == "merge_group" and "merge_group" in event:
             base, head, mode = event["merge_group"]["base_sha"], event["merge_group"]["head_sha"], "pr"
         elif event_name == "push" and event.get("after"):
@@ -76,6 +112,23 @@ def select_range(git: Git, args: argparse.Namespace, event_name: str, event: dic
     if (mode or "pr") == "push":
         return push_range(git, base or "0" * 40, head)
     return pull_request_range(git, base or git.default_branch(), head)
+
+
+def fetch_pull_head(git: Git, args: argparse.Namespace, number: int, head: str) -> str:
+    """A fork's head is not in the base's clone: fetch `refs/pull/N/head` as objects (no checkout)."""
+    token = args.github_token or ""  # passed to git in its environment only, never printed
+    fetched = git.fetch_pull_head(number, token=token, server_url=os.environ.get("GITHUB_SERVER_URL", ""))
+    print(
+        f"fetched refs/pull/{number}/head ({fetched[:12]}) from origin as objects; nothing checked out",
+        file=sys.stderr,
+    )
+    if git.try_resolve(head) is None:
+        raise DualDeployError(
+            f"the event's head {head[:12]} is no longer on pull request #{number} (its head is now "
+            f"{fetched[:12]}, pushed since): the run for the newer push reports on it",
+            key="--head",
+        )
+    return head
 
 
 def deploy_links(config: Config, repo_url: str | None) -> dict[str, str | None]:
@@ -96,6 +149,7 @@ def render_comment(
     *,
     state: dict | None = None,
     kept_by_hand: tuple[str, ...] = (),
+    config_edit: str | None = None,
 ) -> str:
     """The sticky comment; on the pull request it carries the suite's memory (`state`), hidden."""
     from dualdeploy.render import GITHUB_COMMENT_LIMIT, SafeMarkdown, render, render_within
@@ -113,6 +167,7 @@ def render_comment(
             marker=SafeMarkdown(COMMENT_MARKER),
             state=SafeMarkdown(hidden_state(state)) if state is not None else "",
             kept_by_hand=kept_by_hand,
+            config_edit=config_edit,
         ),
         FILE_BUDGETS,
     )
@@ -143,9 +198,6 @@ def format_text(impact: Impact) -> str:
     return "\n".join(lines)
 
 
-PULL_REQUEST_EVENTS = ("pull_request", "pull_request_target")
-
-
 def closed_life(impact: Impact, pull: dict, previous: dict) -> PullRequestLife:
     """The pull request's life from its `closed` event: merged (when, as which commit) or not;
     deploys a rerun finds already recorded are kept."""
@@ -172,17 +224,26 @@ def closed_labels(life: PullRequestLife) -> set[str]:
 
 
 def report_in_actions(
-    impact: Impact, config: Config, event_name: str, event: dict, args: argparse.Namespace, branch: str = "main"
+    impact: Impact,
+    config: Config,
+    event_name: str,
+    event: dict,
+    args: argparse.Namespace,
+    branch: str = "main",
+    *,
+    config_edit: str | None = None,
 ) -> None:
     """Outputs and the job summary always; on a pull request also the sticky comment and the labels."""
     manual = [component.name for component in impact.manual_components]
     actions_io.set_output("components", json.dumps(impact.to_json()["components"]))
     actions_io.set_output("manual-components", json.dumps(manual))
     actions_io.set_output("requires-manual-deploy", "true" if manual else "false")
-    comment = render_comment(impact, config, actions_io.repo_url(), branch)
+    comment = render_comment(impact, config, actions_io.repo_url(), branch, config_edit=config_edit)
     comment_url = ""
     if event_name in PULL_REQUEST_EVENTS and "pull_request" in event and (args.comment or args.labels):
-        comment_url = publish_to_pull_request(impact, config, comment, event_name, event, args, branch)
+        comment_url = publish_to_pull_request(
+            impact, config, comment, event_name, event, args, branch, config_edit=config_edit
+        )
     actions_io.set_output("comment-url", comment_url)
     actions_io.append_summary(comment)
 
@@ -195,6 +256,8 @@ def publish_to_pull_request(
     event: dict,
     args: argparse.Namespace,
     branch: str = "main",
+    *,
+    config_edit: str | None = None,
 ) -> str:
     """Keep the sticky comment and the labels in step with the impact; degrade to a warning without rights."""
     from dualdeploy import github
@@ -204,7 +267,13 @@ def publish_to_pull_request(
     repository = (event.get("repository") or {}).get("full_name") or os.environ.get("GITHUB_REPOSITORY", "")
     head_repository = ((pull.get("head") or {}).get("repo") or {}).get("full_name")
     if event_name == "pull_request" and head_repository and head_repository != repository:
-        warn_read_only(f"this pull request comes from the fork {head_repository}, so the job's token is read-only")
+        warn_read_only(
+            f"this pull request comes from the fork {head_repository}, so the job's token is read-only",
+            fix=(
+                "To comment and label on fork pull requests, run detect-agent-impact under "
+                f"`pull_request_target` as in {FORK_EXAMPLE} (it never runs the fork's code)."
+            ),
+        )
         return ""
     token = args.github_token or ""
     actions_io.mask(token)
@@ -233,10 +302,16 @@ def publish_to_pull_request(
                 manual = sorted(component.name for component in impact.manual_components)
                 state = {**{k: v for k, v in state.items() if k not in LIFE_KEYS}, "manual": manual}
                 body = render_comment(
-                    impact, config, actions_io.repo_url(), branch, state=state, kept_by_hand=plan.kept_by_hand
+                    impact,
+                    config,
+                    actions_io.repo_url(),
+                    branch,
+                    state=state,
+                    kept_by_hand=plan.kept_by_hand,
+                    config_edit=config_edit,
                 )
             action, comment_url = github.upsert_sticky_comment(issue, COMMENT_MARKER, body, found=found)
-            print(f"PR comment {action}: {comment_url}")
+            print(f"PR comment {action}: {comment_url}", file=sys.stderr)
             if action != "unchanged" and impact.requires_manual_deploy and life is None:
                 notify_slack(impact, config, pull, repository, comment_url, branch)
         if args.labels:
@@ -244,7 +319,8 @@ def publish_to_pull_request(
             kept = f"; kept (added by hand): {', '.join(plan.kept_by_hand)}" if plan.kept_by_hand else ""
             print(
                 f"labels added: {', '.join(plan.to_add) or 'none'}; removed: {', '.join(plan.to_remove) or 'none'}"
-                + kept
+                + kept,
+                file=sys.stderr,
             )
     except github.PermissionMissing as error:
         warn_read_only(error.message)
@@ -278,10 +354,10 @@ def notify_slack(
     send(webhook, payload)
 
 
-def warn_read_only(reason: str) -> None:
-    message = (
-        f"Dual Deploy Guard could not update the pull request: {reason}. The job summary has the result. "
-        "Grant `pull-requests: write` and `issues: write` to comment and label."
-    )
+GRANT_WRITE = "Grant `pull-requests: write` and `issues: write` to comment and label."
+
+
+def warn_read_only(reason: str, *, fix: str = GRANT_WRITE) -> None:
+    message = f"Dual Deploy Guard could not update the pull request: {reason}. The job summary has the result. {fix}"
     actions_io.annotate("warning", message, title="dualdeploy: read-only token")
     actions_io.append_summary(f"> [!WARNING]\n> {message}\n")
