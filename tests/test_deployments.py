@@ -19,7 +19,13 @@ import pytest
 from dualdeploy import assessment, github
 from dualdeploy.changes import Git
 from dualdeploy.config import Component, DeployedSource
-from dualdeploy.deployments import MAX_DEPLOYMENTS_SCANNED, DeploymentReader, parse_given
+from dualdeploy.deployments import (
+    ENVIRONMENTS_PER_QUERY,
+    MAX_DEPLOYMENTS_SCANNED,
+    DeploymentReader,
+    deployment_histories,
+    parse_given,
+)
 from dualdeploy.errors import DualDeployError
 from fakegithub import FakeGitHub
 from gitrepo import GitRepo
@@ -123,26 +129,33 @@ def test_no_deployment_is_unknown_with_the_reason(fake: FakeGitHub) -> None:
     assert deployment.source == "github-deployment:tenant-agent"
 
 
-def test_deployments_and_statuses_across_pages(fake: FakeGitHub) -> None:
+def test_an_older_success_behind_many_failures_is_found(fake: FakeGitHub) -> None:
     deploy(fake, sha(1), "success", minutes=0)
-    for index in range(2, 27):  # 25 newer failures: the success is on the third page of ten
+    for index in range(2, 27):  # 25 newer failures
         deploy(fake, sha(index), "in_progress", "failure", minutes=index)
-    client = fake.client(per_page=10)
-    deployment = DeploymentReader(client.get_repo(REPO)).read(component())
-    assert deployment.sha == sha(1)
-    pages = [r.query.get("page", "1") for r in fake.requests if r.path.endswith("/deployments")]
-    assert pages == ["1", "2", "3"]
+    assert reader_for(fake).read(component()).sha == sha(1)
 
 
-def test_many_deployments_cost_two_requests_when_the_newest_succeeded(fake: FakeGitHub) -> None:
+def test_many_deployments_cost_one_graphql_query(fake: FakeGitHub) -> None:
     for index in range(1, 121):  # more than a page of 100
         deploy(fake, sha(index), "success", minutes=index)
     fake.reset_requests()
     assert reader_for(fake).read(component()).sha == sha(120)
-    assert [(r.method, r.path.rsplit("/", 1)[-1]) for r in fake.requests] == [
-        ("GET", "deployments"),
-        ("GET", "statuses"),
-    ]
+    assert [(r.method, r.path) for r in fake.requests] == [("POST", "/graphql")]
+
+
+def test_every_environment_is_read_in_one_query(fake: FakeGitHub) -> None:
+    names = [f"agent-{index}" for index in range(ENVIRONMENTS_PER_QUERY + 1)]
+    for minutes, name in enumerate(names):
+        deploy(fake, sha(minutes + 1), "success", environment=name, minutes=minutes)
+    reader = reader_for(fake)
+    fake.reset_requests()
+
+    reader.prefetch([component(name) for name in names])
+    found = [reader.read(component(name)).sha for name in names]
+
+    assert found == [sha(index + 1) for index in range(len(names))]
+    assert len(fake.requests) == 2  # ENVIRONMENTS_PER_QUERY environments to a query
 
 
 def test_only_the_newest_deployments_are_scanned(fake: FakeGitHub) -> None:
@@ -154,16 +167,53 @@ def test_only_the_newest_deployments_are_scanned(fake: FakeGitHub) -> None:
     assert str(MAX_DEPLOYMENTS_SCANNED) in deployment.reason  # says it gave up, not that there is none
 
 
+def test_history_counts_successes_github_later_marked_inactive_at_their_success_time(fake: FakeGitHub) -> None:
+    deploy(fake, sha(1), "in_progress", "success", minutes=0)
+    deploy(fake, sha(2), "success", minutes=10)  # marks the first inactive
+    deploy(fake, sha(3), "failure", minutes=20)
+    deploy(fake, sha(4), "success", environment="support-agent", minutes=30)
+
+    history = deployment_histories(reader_for(fake), [component(), component("support-agent")], 0)
+
+    assert [(d.sha, d.deployed_at) for d in history["tenant-agent"]] == [
+        (sha(1), int((START + timedelta(minutes=2)).timestamp())),
+        (sha(2), int((START + timedelta(minutes=11)).timestamp())),
+    ]
+    assert [d.sha for d in history["support-agent"]] == [sha(4)]
+
+
+def test_history_reads_pages_until_the_window_start_and_no_further(fake: FakeGitHub) -> None:
+    for index in range(250):
+        deploy(fake, sha(index + 1), "success", environment=("tenant-agent", "support-agent")[index % 2], minutes=index)
+    since = int((START + timedelta(minutes=130)).timestamp())
+    fake.reset_requests()
+
+    history = deployment_histories(reader_for(fake), [component(), component("support-agent")], since)
+
+    assert len(history["tenant-agent"]) + len(history["support-agent"]) == 120
+    assert [r.path for r in fake.requests] == ["/graphql", "/graphql"]  # 100 a page; the 2nd reaches the start
+
+
+def test_a_history_github_cannot_give_is_an_error_not_an_empty_one(fake: FakeGitHub) -> None:
+    deploy(fake, sha(1), "success")
+    fake.add_token("nodeploy", permissions={"contents": "read"})
+
+    with pytest.raises(DualDeployError) as raised:
+        deployment_histories(reader_for(fake, token="nodeploy"), [component()], 0)
+
+    assert "`deployments: read`" in raised.value.message
+
+
 def test_a_token_without_deployments_permission_is_unknown_naming_it(fake: FakeGitHub) -> None:
     deploy(fake, sha(1), "success")
     fake.add_token("nodeploy", permissions={"contents": "read"})
     deployment = reader_for(fake, token="nodeploy").read(component())
     assert deployment.sha is None
-    assert "HTTP 403" in deployment.reason and "`deployments: read`" in deployment.reason
+    assert "FORBIDDEN" in deployment.reason and "`deployments: read`" in deployment.reason
 
 
 def test_github_down_is_unknown_not_a_crash(fake: FakeGitHub) -> None:
-    fake.fail_next("GET", r"/deployments$", 502, times=50)
+    fake.fail_next("POST", r"/graphql$", 502, times=50)
     client = github.connect("test-token", base_url=fake.url, budget_seconds=0.1)
     deployment = DeploymentReader(client.get_repo(REPO)).read(component())
     assert deployment.sha is None and "could not read the deployments" in deployment.reason
@@ -171,7 +221,7 @@ def test_github_down_is_unknown_not_a_crash(fake: FakeGitHub) -> None:
 
 def test_a_passing_5xx_is_retried(fake: FakeGitHub) -> None:
     deploy(fake, sha(1), "success")
-    fake.fail_next("GET", r"/deployments$", 502)
+    fake.fail_next("POST", r"/graphql$", 502)
     assert reader_for(fake).read(component()).sha == sha(1)
 
 

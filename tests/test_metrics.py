@@ -163,6 +163,7 @@ def test_nothing_relevant_is_all_zero() -> None:
         "window_days": 30,
         "commits": 0,
         "deployed": 0,
+        "deploys": 0,
         "deploy_gaps": 0,
         "lag_seconds": {"median": None, "p90": None, "max": None},
         "current_lag_seconds": 0,

@@ -67,7 +67,8 @@ def alert_issues(fake: FakeGitHub, state: str = "open") -> list:
 
 
 def writes(fake: FakeGitHub) -> list[tuple[str, str]]:
-    return [(request.method, request.path) for request in fake.requests if request.method != "GET"]
+    """Requests that change something (GraphQL queries are reads, though sent as POST)."""
+    return [(request.method, request.path) for request in fake.requests if not request.reads_only]
 
 
 class MonitorRun(Run):
@@ -262,6 +263,7 @@ def test_metrics_json_shape(mono: GitRepo, fake: FakeGitHub, tmp_path: Path) -> 
         "window_days": 30,
         "commits": 2,  # the first commit (deployed an hour later) and the pending change
         "deployed": 1,
+        "deploys": 1,
         "deploy_gaps": 1,  # the ongoing one: two hours without a deploy
         "lag_seconds": {"median": 3600, "p90": 3600, "max": 3600},
         "current_lag_seconds": 7200,
@@ -274,6 +276,46 @@ def test_metrics_json_shape(mono: GitRepo, fake: FakeGitHub, tmp_path: Path) -> 
 def test_metrics_json_stdout_is_only_json(mono: GitRepo, fake: FakeGitHub, tmp_path: Path) -> None:
     run, report = metrics_json(fake, mono, tmp_path)
     assert json.loads(run.stdout) == report
+
+
+def test_metrics_count_every_deployment_in_the_window_however_many(
+    mono: GitRepo, fake: FakeGitHub, tmp_path: Path
+) -> None:
+    # 150 more deploys of the tenant agent in the 30 days (GitHub pages them 100 at a time), one before.
+    deploy(fake, "tenant-agent", mono.head(), at(days=-31))
+    for index in range(150):
+        deploy(fake, "tenant-agent", mono.head(), at(days=-29, hours=4 * index))
+    fake.now = T0
+    fake.reset_requests()
+
+    run, report = metrics_json(fake, mono, tmp_path)
+
+    tenant, support, billing = report["components"]
+    assert tenant["deploys"] == 151  # the 150 and the fixture's deploy five hours ago
+    assert (support["deploys"], billing["deploys"]) == (1, 1)
+    # Every environment in one read, the window in two pages, whatever the number of deployments.
+    assert [request.path for request in fake.requests] == ["/graphql"] * 3
+    assert f"GitHub API requests: {len(fake.requests)}" in run.stderr
+
+
+def test_a_component_never_deployed_has_unknown_metrics_with_the_reason(
+    mono: GitRepo, fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    fake_github.add_repo(REPO, head_sha=mono.head())
+    for agent in AGENTS[:2]:
+        deploy(fake_github, agent, mono.head(), at(hours=-5))
+    fake_github.now = T0
+    change(mono, BILLING, "Billing plans", at(hours=-2))
+
+    _, report = metrics_json(fake_github, mono, tmp_path)
+    text = run_process(fake_github, mono, tmp_path, "--now", T0.isoformat(), command="metrics")
+
+    billing = report["components"][2]
+    assert billing["status"] == "unknown"
+    assert billing["reason"] == "no successful deployment of environment 'billing-agent' yet"
+    assert billing["deploys"] == 0 and billing["lag_seconds"] == {"median": None, "p90": None, "max": None}
+    assert "billing-agent: unknown: no successful deployment of environment 'billing-agent' yet" in text.stdout
+    assert "status" not in report["components"][0]  # measured components keep their shape
 
 
 def test_current_lag_of_a_change_older_than_the_window(mono: GitRepo, fake: FakeGitHub, tmp_path: Path) -> None:

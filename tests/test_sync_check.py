@@ -106,7 +106,7 @@ def test_stale_past_grace_fails_and_names_the_agent_and_commit(
             "files": [TENANT],
         }
     ]
-    assert "GitHub API requests: 6" in result.stderr  # two per component
+    assert "GitHub API requests: 1" in result.stderr  # one GraphQL query for every component
     assert "Post-deploy sync check" in result.summary and "tenant\\-agent: stale, overdue" in result.summary
 
 
@@ -275,5 +275,5 @@ def test_a_diverged_deploy_is_not_in_sync(dualdeploy: Dualdeploy, fake_github: F
 def test_requests_stay_few(dualdeploy: Dualdeploy, fake: FakeGitHub, repo: GitRepo) -> None:
     fake.reset_requests()
     sync_check(dualdeploy, fake, repo)
-    assert len(fake.requests) == 2 * len(AGENTS)  # a deployments page and a statuses page each
-    assert all(request.method == "GET" for request in fake.requests)
+    assert len(fake.requests) == 1  # one GraphQL query reads every component's deployments
+    assert [(request.method, request.path) for request in fake.requests] == [("POST", "/graphql")]

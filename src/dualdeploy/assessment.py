@@ -50,7 +50,11 @@ def component_filters(component: Component) -> list[str]:
 
 
 def read_all(reader: DeploymentReader, components: tuple[Component, ...]) -> list[Deployment]:
-    """Each component's deployment, read a few at a time: the requests wait on the network, not on us."""
+    """Each component's deployment, read a few at a time: the requests wait on the network, not on us.
+    GitHub deployments of all of them come first, in one GraphQL query per 100 environments."""
+    prefetch = getattr(reader, "prefetch", None)
+    if prefetch is not None:
+        prefetch(components)
     if len(components) < 2 or getattr(reader, "repo", None) is None:
         return [reader.read(component) for component in components]
     from concurrent.futures import ThreadPoolExecutor
@@ -73,6 +77,9 @@ def production_target(git: Git, config: Config, reader: DeploymentReader, target
     component, else the default branch's head."""
     if target_sha:
         return git.resolve(target_sha, what="--target-sha")
+    prefetch = getattr(reader, "prefetch", None)
+    if prefetch is not None:
+        prefetch(config.components)  # the assessment that follows reads the others: one query for all
     deployed = [
         resolve_sha(git, reader.read(component)) for component in config.components if component.deploy == "auto"
     ]

@@ -1,18 +1,25 @@
 """Where a component's deployed commit comes from: GitHub deployments, workflow runs, a version URL,
 or a value given directly. A provider that cannot answer says `unknown` and why; it never raises and
-never claims a component is in sync."""
+never claims a component is in sync. A history for metrics that GitHub cannot give raises instead:
+an empty history would read as "never deployed".
+
+GitHub deployments are read through GraphQL, every environment of a run at once: the newest
+deployments of up to 100 environments in one query (an alias per environment), and the history of a
+window through one connection over all environments, newest first, 100 to a page, stopping at the
+window's start. Workflow runs have no GraphQL equivalent and stay on REST.
+"""
 
 from __future__ import annotations
 
+import copy
 import http.client
 import json
 import re
+import threading
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
-from itertools import islice
 
 from dualdeploy.actions_io import json_object_input
 from dualdeploy.config import Component, DeployedSource
@@ -20,15 +27,57 @@ from dualdeploy.drift import Deployment
 from dualdeploy.errors import DualDeployError
 
 MAX_DEPLOYMENTS_SCANNED = 30
-DEPLOYMENTS_PER_PAGE = 100  # the newest 100 deployments of an environment: the status and 30 days of history
+DEPLOYMENTS_PER_PAGE = 100  # GraphQL's largest page
+ENVIRONMENTS_PER_QUERY = 100
 MAX_RUNS_SCANNED = 30
 URL_TIMEOUT_SECONDS = 5.0
 SHA = re.compile(r"^[0-9a-f]{7,40}$")
-WAITING_STATES = ("in_progress", "queued", "pending")
+WAITING_STATES = ("in_progress", "queued", "pending", "waiting")
+DEPLOYMENT_PERMISSION = "deployments: read"
+NEWEST_FIRST = "orderBy: {field: CREATED_AT, direction: DESC}"
+LATEST_FIELDS = "commitOid environment createdAt latestStatus { state createdAt logUrl environmentUrl }"
+# A deployment GitHub marked inactive (a newer one succeeded) still succeeded once: its statuses say when.
+HISTORY_QUERY = f"""
+query($owner: String!, $name: String!, $environments: [String!], $first: Int!, $after: String) {{
+  repository(owner: $owner, name: $name) {{
+    deployments(environments: $environments, first: $first, after: $after, {NEWEST_FIRST}) {{
+      nodes {{ commitOid environment createdAt latestStatus {{ state createdAt }}
+              statuses(first: 10) {{ nodes {{ state createdAt }} }} }}
+      pageInfo {{ hasNextPage endCursor }}
+    }}
+  }}
+}}
+"""
 
 
 def _epoch(moment: datetime | None) -> int | None:
     return int(moment.timestamp()) if moment else None
+
+
+def _timestamp(text: str | None) -> int | None:
+    """GraphQL's DateTime (ISO 8601, `Z` for UTC) as unix seconds."""
+    if not text:
+        return None
+    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp())
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def latest_query(count: int) -> str:
+    """One query for the newest deployments of `count` environments: an alias per environment."""
+    variables = "".join(f", $e{index}: [String!]" for index in range(count))
+    fields = "\n".join(
+        f"    e{index}: deployments(environments: $e{index}, first: $first, {NEWEST_FIRST}) "
+        f"{{ nodes {{ {LATEST_FIELDS} }} pageInfo {{ hasNextPage }} }}"
+        for index in range(count)
+    )
+    return (
+        f"query($owner: String!, $name: String!, $first: Int!{variables}) {{\n"
+        f"  repository(owner: $owner, name: $name) {{\n{fields}\n  }}\n}}\n"
+    )
 
 
 def source_of(component: Component) -> DeployedSource:
@@ -56,8 +105,9 @@ class DeploymentReader:
     ) -> None:
         self.repo = repo  # a PyGithub Repository, or None without a token
         self._default_branch = default_branch
-        self._listings: dict[str, list] = {}
-        self._statuses: dict[int, list] = {}
+        # environment -> (newest deployments, whether older ones exist), or the error reading them
+        self._latest: dict[str, tuple[list[dict], bool] | DualDeployError] = {}
+        self._lock = threading.Lock()
         self.given = dict(given or {})
         self.url_timeout = url_timeout
 
@@ -83,53 +133,119 @@ class DeploymentReader:
             return Deployment(component.name, None, source=label, reason=error.message)
 
     def _from_github_deployment(self, name: str, source: DeployedSource, label: str) -> Deployment:
-        from dualdeploy.github import call
-
         environment = source.environment or name
         deploying = False
-        scanned_all = True
-        with call(f"read the deployments of environment {environment!r}", permission="deployments: read"):
-            for index, deployment in enumerate(self.deployments_of(environment)):
-                if index >= MAX_DEPLOYMENTS_SCANNED:
-                    scanned_all = False
-                    break
-                newest = next(iter(self.statuses_of(deployment)), None)
-                if newest is None:
-                    continue
-                if newest.state == "success":
-                    return Deployment(
-                        name,
-                        deployment.sha,
-                        _epoch(newest.created_at),
-                        label,
-                        url=newest.log_url or newest.environment_url or None,
-                        in_progress=deploying,
-                    )
-                if index == 0 and newest.state in WAITING_STATES:
-                    deploying = True
+        nodes, more = self.latest_deployments(environment)
+        for index, node in enumerate(nodes):
+            newest = node.get("latestStatus")
+            if not newest:
+                continue
+            state = str(newest.get("state") or "").lower()
+            if state == "success":
+                return Deployment(
+                    name,
+                    node.get("commitOid"),
+                    _timestamp(newest.get("createdAt")),
+                    label,
+                    url=newest.get("logUrl") or newest.get("environmentUrl") or None,
+                    in_progress=deploying,
+                )
+            if index == 0 and state in WAITING_STATES:
+                deploying = True
         return Deployment(
             name,
             None,
             source=label,
             in_progress=deploying,
-            reason=f"no successful deployment of environment {environment!r} yet"
-            if scanned_all
-            else f"none of the newest {MAX_DEPLOYMENTS_SCANNED} deployments of environment {environment!r} succeeded",
+            reason=f"none of the newest {MAX_DEPLOYMENTS_SCANNED} deployments of environment {environment!r} succeeded"
+            if more
+            else f"no successful deployment of environment {environment!r} yet",
         )
 
-    def deployments_of(self, environment: str) -> list:
-        """The newest deployments of an environment (one page of 100), read once per run."""
-        if environment not in self._listings:
-            self._listings[environment] = list(
-                islice(self.repo.get_deployments(environment=environment), DEPLOYMENTS_PER_PAGE)
-            )
-        return self._listings[environment]
+    def environment_of(self, component: Component) -> str | None:
+        """The GitHub environment a component's deployments are read from (None: another source)."""
+        source = source_of(component)
+        return (source.environment or component.name) if source.kind == "github-deployment" else None
 
-    def statuses_of(self, deployment) -> list:
-        """A deployment's statuses, newest first, read once per run."""
-        if deployment.id not in self._statuses:
-            self._statuses[deployment.id] = list(deployment.get_statuses())
-        return self._statuses[deployment.id]
+    def prefetch(self, components: Iterable[Component]) -> None:
+        """Read the newest deployments of every environment these components use, 100 to a query,
+        so the reads that follow cost no request."""
+        if self.repo is None:
+            return
+        with self._lock:
+            wanted = {
+                environment
+                for component in components
+                if component.name not in self.given and (environment := self.environment_of(component))
+            }
+            for chunk in _chunks(sorted(wanted - set(self._latest)), ENVIRONMENTS_PER_QUERY):
+                self._fetch_latest(chunk)
+
+    def latest_deployments(self, environment: str) -> tuple[list[dict], bool]:
+        """The newest deployments of an environment (at most MAX_DEPLOYMENTS_SCANNED), newest first,
+        and whether older ones exist; read once per run."""
+        with self._lock:
+            if environment not in self._latest:
+                self._fetch_latest([environment])
+            found = self._latest[environment]
+        if isinstance(found, DualDeployError):
+            raise copy.copy(found)
+        return found
+
+    def _fetch_latest(self, environments: Sequence[str]) -> None:
+        from dualdeploy.github import graphql
+
+        owner, _, name = self.repo.full_name.partition("/")
+        variables = {"owner": owner, "name": name, "first": MAX_DEPLOYMENTS_SCANNED}
+        variables.update({f"e{index}": [environment] for index, environment in enumerate(environments)})
+        what = (
+            f"read the deployments of environment {environments[0]!r}"
+            if len(environments) == 1
+            else f"read the deployments of {len(environments)} environments"
+        )
+        try:
+            data = graphql(
+                self.repo, latest_query(len(environments)), variables, what=what, permission=DEPLOYMENT_PERMISSION
+            )
+        except DualDeployError as error:
+            for environment in environments:
+                self._latest[environment] = error
+            return
+        repository = data.get("repository") or {}
+        for index, environment in enumerate(environments):
+            connection = repository.get(f"e{index}") or {}
+            more = bool((connection.get("pageInfo") or {}).get("hasNextPage"))
+            self._latest[environment] = (list(connection.get("nodes") or []), more)
+
+    def deployments_since(self, environments: Sequence[str], since: int) -> list[dict]:
+        """Every deployment of these environments created since a time, newest first: one
+        connection over all of them, a page of 100 per request, stopping at the window's start."""
+        from dualdeploy.github import graphql
+
+        owner, _, name = self.repo.full_name.partition("/")
+        what = (
+            f"read the deployments of environment {environments[0]!r}"
+            if len(environments) == 1
+            else f"read the deployments of {len(environments)} environments"
+        )
+        found: list[dict] = []
+        after = None
+        while True:
+            variables = {
+                "owner": owner,
+                "name": name,
+                "environments": list(environments),
+                "first": DEPLOYMENTS_PER_PAGE,
+                "after": after,
+            }
+            data = graphql(self.repo, HISTORY_QUERY, variables, what=what, permission=DEPLOYMENT_PERMISSION)
+            connection = (data.get("repository") or {}).get("deployments") or {}
+            nodes = connection.get("nodes") or []
+            found += [node for node in nodes if (_timestamp(node.get("createdAt")) or 0) >= since]
+            page = connection.get("pageInfo") or {}
+            if not nodes or (_timestamp(nodes[-1].get("createdAt")) or 0) < since or not page.get("hasNextPage"):
+                return found
+            after = page.get("endCursor")
 
     @property
     def default_branch(self) -> str:
@@ -194,52 +310,71 @@ class DeploymentReader:
         return Deployment(name, sha, source=label, url=source.url)
 
 
-STATUS_WORKERS = 8
-
-
-def deployment_history(reader: DeploymentReader, component: Component, since: int) -> list[Deployment]:
-    """Successful deploys of a component since a time, oldest first (for metrics).
+def deployment_histories(
+    reader: DeploymentReader, components: Sequence[Component], since: int
+) -> dict[str, list[Deployment]]:
+    """Successful deploys of each component since a time, oldest first (for metrics): every one in
+    the window, however many. GitHub deployments of all components are read together, in as few
+    GraphQL pages as the window needs; a GitHub error is raised, never read as "no deploys".
 
     A GitHub deployment counts when any of its statuses is `success` (GitHub marks older ones
     `inactive` once a newer one succeeds). A source with no history (a URL) gives what it runs now.
     """
+    histories: dict[str, list[Deployment]] = {}
+    by_environment: dict[str, list[Component]] = {}
+    for component in components:
+        environment = reader.environment_of(component) if reader.repo is not None else None
+        if environment is None:
+            histories[component.name] = deployment_history(reader, component, since)
+        else:
+            by_environment.setdefault(environment, []).append(component)
+    for chunk in _chunks(sorted(by_environment), ENVIRONMENTS_PER_QUERY):
+        nodes = reader.deployments_since(chunk, since)
+        for environment in chunk:
+            for component in by_environment[environment]:
+                label = describe(source_of(component))
+                histories[component.name] = sorted(
+                    (
+                        Deployment(component.name, node.get("commitOid"), success, label)
+                        for node in nodes
+                        if node.get("environment") == environment and (success := _succeeded_at(node)) is not None
+                    ),
+                    key=lambda deployment: deployment.deployed_at or 0,
+                )
+    return {component.name: histories[component.name] for component in components}
+
+
+def _succeeded_at(node: Mapping) -> int | None:
+    """When a deployment succeeded (its newest `success` status), or None if it never did."""
+    statuses = [node.get("latestStatus") or {}, *((node.get("statuses") or {}).get("nodes") or [])]
+    times = [_timestamp(status.get("createdAt")) for status in statuses if status.get("state") == "SUCCESS"]
+    return max((moment for moment in times if moment is not None), default=None)
+
+
+def deployment_history(reader: DeploymentReader, component: Component, since: int) -> list[Deployment]:
+    """One component's successful deploys since a time, oldest first (see deployment_histories)."""
     source = source_of(component)
     label = describe(source)
     if reader.repo is None or source.kind == "url":
         current = reader.read(component)
         return [current] if current.sha and current.deployed_at else []
+    if source.kind == "github-deployment":
+        return deployment_histories(reader, [component], since)[component.name]
     from dualdeploy.github import call
 
     found: list[Deployment] = []
-    try:
-        if source.kind == "github-deployment":
-            environment = source.environment or component.name
-            with call(f"read the deployments of environment {environment!r}", permission="deployments: read"):
-                recent = [d for d in reader.deployments_of(environment) if _epoch(d.created_at) >= since]
-                # One request per deployment for its statuses: sent a few at a time, not in a row.
-                with ThreadPoolExecutor(max_workers=STATUS_WORKERS) as pool:
-                    statuses = list(pool.map(reader.statuses_of, recent))
-                successes = [
-                    next((s for s in found_statuses if s.state == "success"), None) for found_statuses in statuses
-                ]
-                for deployment, success in zip(recent, successes, strict=True):
-                    if success is not None:
-                        found.append(Deployment(component.name, deployment.sha, _epoch(success.created_at), label))
-        else:
-            day = datetime.fromtimestamp(since, tz=timezone.utc).strftime("%Y-%m-%d")
-            with call(f"read the runs of workflow {source.workflow!r}", permission="actions: read"):
-                workflow = reader.repo.get_workflow(source.workflow)
-                runs = workflow.get_runs(branch=reader.default_branch, status="success", created=f">={day}")
-                for run in runs:
-                    finished = _epoch(run.updated_at)
-                    if source.job:
-                        job = next((j for j in run.jobs() if j.name == source.job and j.conclusion == "success"), None)
-                        if job is None:
-                            continue
-                        finished = _epoch(job.completed_at)
-                    found.append(Deployment(component.name, run.head_sha, finished, label, url=run.html_url))
-    except DualDeployError:
-        return []
+    day = datetime.fromtimestamp(since, tz=timezone.utc).strftime("%Y-%m-%d")
+    with call(f"read the runs of workflow {source.workflow!r}", permission="actions: read"):
+        workflow = reader.repo.get_workflow(source.workflow)
+        runs = workflow.get_runs(branch=reader.default_branch, status="success", created=f">={day}")
+        for run in runs:
+            finished = _epoch(run.updated_at)
+            if source.job:
+                job = next((j for j in run.jobs() if j.name == source.job and j.conclusion == "success"), None)
+                if job is None:
+                    continue
+                finished = _epoch(job.completed_at)
+            found.append(Deployment(component.name, run.head_sha, finished, label, url=run.html_url))
     return sorted(found, key=lambda deployment: deployment.deployed_at or 0)
 
 

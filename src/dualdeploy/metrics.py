@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from dualdeploy.drift import Deployment, Drift, PendingCommit
+from dualdeploy.drift import UNKNOWN, Deployment, Drift, PendingCommit
 
 WINDOW_DAYS = 30
 
@@ -26,13 +26,19 @@ class ComponentMetrics:
     lag_p90: float | None
     lag_max: float | None
     current_lag: int  # seconds the oldest undeployed commit has waited (0 when in sync)
+    deploys: int = 0  # successful deploys in the window, every one however many
+    status: str = "measured"  # or "unknown": no deploy to measure from (see `reason`)
+    reason: str = ""
 
     def to_json(self) -> dict:
+        unknown = {"status": self.status, "reason": self.reason} if self.status == UNKNOWN else {}
         return {
             "component": self.component,
+            **unknown,
             "window_days": self.window_days,
             "commits": self.commits,
             "deployed": self.deployed,
+            "deploys": self.deploys,
             "deploy_gaps": self.deploy_gaps,
             "lag_seconds": {"median": self.lag_median, "p90": self.lag_p90, "max": self.lag_max},
             "current_lag_seconds": self.current_lag,
@@ -113,12 +119,12 @@ def compute_metrics(
 ) -> list:
     """Lag metrics over the window; commits still pending now count whenever they landed."""
     from dualdeploy.changes import History
-    from dualdeploy.deployments import deployment_history
+    from dualdeploy.deployments import deployment_histories
     from dualdeploy.drift import ComponentPaths, relevant_commits
 
     window = WINDOW_DAYS * 86400
     since = now - window
-    histories = {component.name: deployment_history(reader, component, since) for component in components}
+    histories = deployment_histories(reader, components, since)
     present = git.existing({d.sha for deployments in histories.values() for d in deployments if d.sha})
     history = History(git, target, sorted(present), since=since)
     paths = ComponentPaths(config.filters())
@@ -129,22 +135,42 @@ def compute_metrics(
         filters = [f"component:{component.name}", *(f"shared:{group}" for group in component.uses)]
         relevant = list(relevant_commits(paths, filters, commits))
         drift = (drifts or {}).get(component.name)
+        if drift is not None and drift.status == UNKNOWN and not histories[component.name]:
+            # Never deployed (or unreadable): zero lag would be a lie, so no figures at all.
+            results.append(unknown_metrics(component.name, window, drift.reason))
+            continue
         pending = drift.pending if drift else ()
         relevant += [item for item in pending if item.commit.sha not in history.commits]
         known = [d for d in histories[component.name] if d.sha in present]
-        results.append(
-            component_metrics(
-                component.name,
-                relevant,
-                known,
-                history.contains,
-                now=now,
-                window_seconds=window,
-                overdue_after=max_age,
-                pending={item.commit.sha for item in pending},
-            )
+        measured = component_metrics(
+            component.name,
+            relevant,
+            known,
+            history.contains,
+            now=now,
+            window_seconds=window,
+            overdue_after=max_age,
+            pending={item.commit.sha for item in pending},
         )
+        deploys = sum(1 for d in histories[component.name] if (d.deployed_at or 0) >= since)
+        results.append(replace(measured, deploys=deploys))
     return results
+
+
+def unknown_metrics(component: str, window_seconds: int, reason: str) -> ComponentMetrics:
+    return ComponentMetrics(
+        component=component,
+        window_days=window_seconds // 86400,
+        commits=0,
+        deployed=0,
+        deploy_gaps=0,
+        lag_median=None,
+        lag_p90=None,
+        lag_max=None,
+        current_lag=0,
+        status=UNKNOWN,
+        reason=reason or "no successful deployment to measure from",
+    )
 
 
 def metrics_markdown(metrics) -> str:

@@ -83,6 +83,15 @@ class RecordedRequest(NamedTuple):
     query: dict[str, str]
     body: Any
 
+    @property
+    def reads_only(self) -> bool:
+        """A GET, or a GraphQL query (GitHub takes those as POST): nothing on GitHub changes."""
+        if self.method in ("GET", "HEAD"):
+            return True
+        if self.method != "POST" or self.path not in graphql_api.PATHS or not isinstance(self.body, dict):
+            return False
+        return not str(self.body.get("query") or "").lstrip().startswith("mutation")
+
 
 @dataclass
 class Fault:

@@ -24,8 +24,12 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"target": target, "components": [m.to_json() for m in metrics]}, indent=2))
     else:
         for m in metrics:
+            if m.status == "unknown":
+                print(f"{m.component}: unknown: {m.reason}")
+                continue
             print(
-                f"{m.component}: {m.commits} commits, {m.deployed} deployed, {m.deploy_gaps} deploy gaps, "
+                f"{m.component}: {m.commits} commits, {m.deployed} deployed, {m.deploys} deploys, "
+                f"{m.deploy_gaps} deploy gaps, "
                 f"lag median {m.lag_median}, p90 {m.lag_p90}, max {m.lag_max} s, current lag {m.current_lag} s"
             )
     return 0
