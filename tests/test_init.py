@@ -140,9 +140,13 @@ def test_bundled_example_finds_every_agent_and_marks_them_manual(bundled: Path, 
         assert found[name].deploy_workflow == "deploy-agents.yml"
     assert found["server"].paths == ("server/**", "!server/src/agent-v2/deploy/**")
     assert found["web"].deploy == "auto" and found["server"].deploy == "auto"
-    # The agents import server/src/lib by relative path; packages/ is shared code.
+    # The agents import server/src/lib and server/src/agent-v2/core by relative path; packages/ is shared code.
     shared = {group.name: group.paths for group in config.shared}
-    assert shared == {"contracts": ("packages/contracts/**",), "server-src-lib": ("server/src/lib/**",)}
+    assert shared == {
+        "contracts": ("packages/contracts/**",),
+        "server-src-agent-v2-core": ("server/src/agent-v2/core/**",),
+        "server-src-lib": ("server/src/lib/**",),
+    }
     assert set(found["tenant-agent"].uses) == set(shared)
     assert "# 5 components, 3 deployed by hand: billing-agent, support-agent, tenant-agent" in err
 
@@ -281,3 +285,16 @@ def test_a_comment_in_a_workflow_names_nothing(tmp_path: Path, capsys) -> None:
     found, _ = components(repo)
     assert found["api"].deploy == "auto" and found["web"].deploy == "auto"
     assert found["tenant-agent"].manual
+
+
+def test_init_runs_the_config_checks_on_its_proposal(tmp_path: Path, capsys) -> None:
+    """deploy-api.yml's paths filter leaves out server/src/agent-v2/core/, which the proposed api
+    is built from: init says so next to the proposal, and still writes it."""
+    repo = GitRepo(tmp_path / "seed")
+    repo.commit("seed", seed_files())
+    status, out, err = init(repo.path, "--dry-run", capsys=capsys)
+    assert status == 0, err
+    assert "error missing-trigger (component api)" in err
+    assert "server/src/agent-v2/core/ (1 file)" in err
+    assert ".github/workflows/deploy-api.yml:5:" in err
+    assert "missing-trigger" not in out  # the proposal itself stays a clean YAML file

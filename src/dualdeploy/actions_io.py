@@ -34,6 +34,13 @@ def annotate(
     """Print a workflow command (`::error file=…,line=…::message`) when running in Actions."""
     if not in_actions():
         return
+    print(workflow_command(level, message, file=file, line=line, title=title), file=stream or sys.stdout, flush=True)
+
+
+def workflow_command(
+    level: str, message: str, *, file: str | None = None, line: int | None = None, title: str | None = None
+) -> str:
+    """The text of an annotation: `::error file=…,line=…,title=…::message`, escaped for the runner."""
     properties = []
     if file:
         properties.append(f"file={_escape_property(file)}")
@@ -42,7 +49,7 @@ def annotate(
     if title:
         properties.append(f"title={_escape_property(title)}")
     joined = " " + ",".join(properties) if properties else ""
-    print(f"::{level}{joined}::{_escape_data(message)}", file=stream or sys.stdout, flush=True)
+    return f"::{level}{joined}::{_escape_data(message)}"
 
 
 def mask(value: str) -> None:

@@ -119,6 +119,11 @@ class Git:
         # In a shallow clone "no" may only mean the history is cut off before the ancestor.
         return False if result.returncode == 1 and not self.is_shallow() else None
 
+    def tracked_files(self) -> list[str]:
+        """Every file git tracks in the checkout (the index), paths only: no blob is read."""
+        raw = self._run("ls-files", "-z").stdout
+        return [path for path in raw.decode("utf-8", errors="surrogateescape").split("\0") if path]
+
     def is_shallow(self) -> bool:
         return self._out("rev-parse", "--is-shallow-repository") == "true"
 

@@ -268,6 +268,24 @@ def _add_adoption_commands(commands) -> None:
         "--repository", default=_env("GITHUB_REPOSITORY"), help="owner/name on GitHub (default: $GITHUB_REPOSITORY)"
     )
 
+    check = commands.add_parser(
+        "check", help="does the config describe the repository: patterns, deploy workflows, triggers, inputs"
+    )
+    check.set_defaults(job="check")
+    _add_common(check)
+    check.add_argument("--format", choices=("text", "json", "github"), default=_env("DD_FORMAT", "text"))
+    check.add_argument(
+        "--uncovered",
+        action="store_true",
+        default=_flag("DD_UNCOVERED", False),
+        help="also list the tracked folders that belong to no component (info)",
+    )
+    check.add_argument(
+        "--default-branch",
+        default=_env("DD_DEFAULT_BRANCH"),
+        help="the branch deploys run on (default: the event's, else origin's HEAD, else main or master)",
+    )
+
     labels = commands.add_parser("labels", help="create or update the suite's labels, with colours and descriptions")
     labels.set_defaults(job="labels")
     _add_token(labels)

@@ -259,6 +259,33 @@ def _check_version(root: MappingNode, file: str) -> None:
         )
 
 
+def key_lines(text: str) -> dict[str, int]:
+    """The line of each key and list item of a valid config, by dotted path as in error messages
+    (`components.api.paths[0]`, `shared.lib[1]`), so a finding about a value can point at it."""
+    lines: dict[str, int] = {}
+
+    def walk(node: Node, key: str) -> None:
+        if isinstance(node, MappingNode):
+            for key_node, value in node.value:
+                if isinstance(key_node, ScalarNode) and key_node.tag != MERGE:
+                    child = f"{key}.{key_node.value}" if key else str(key_node.value)
+                    lines.setdefault(child, _line(key_node))
+                    walk(value, child)
+        elif isinstance(node, SequenceNode):
+            for index, item in enumerate(node.value):
+                child = f"{key}[{index}]"
+                lines.setdefault(child, _line(item))
+                walk(item, child)
+
+    try:
+        root = _compose(text, "")
+    except ConfigError:
+        return lines
+    if root is not None:
+        walk(root, "")
+    return lines
+
+
 def _compose(text: str, file: str) -> Node | None:
     # libyaml's composer when PyYAML has it: the same nodes and marks, about ten times faster. On a
     # syntax error the pure-Python composer runs again, for its more helpful message.

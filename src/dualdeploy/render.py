@@ -152,6 +152,21 @@ def render(template: str, **context: object) -> str:
     return environment().get_template(template).render(**context)
 
 
+def _plain(value: object) -> object:
+    # A terminal shows text as it is; one value is still kept to one line.
+    return "" if value is None else " ".join(str(value).splitlines())
+
+
+@cache
+def text_environment() -> jinja2.Environment:
+    """The plain-text environment: reports printed to a terminal (`*.txt.j2`)."""
+    return new_environment(_plain, keep_trailing_newline=True)
+
+
+def render_text(template: str, **context: object) -> str:
+    return text_environment().get_template(template).render(**context)
+
+
 def render_within(limit: int, attempts: Callable[[int], str], budgets: tuple[int, ...]) -> str:
     """Render with the largest detail budget whose output fits `limit` characters.
 

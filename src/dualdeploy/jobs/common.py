@@ -92,3 +92,26 @@ def parse_minutes(text: str | None, default: int) -> int:
     if minutes < 0:
         raise DualDeployError("must not be negative", key="max-age-minutes")
     return int(minutes * 60)
+
+
+def check_model(
+    git: Git, config: Config, root: str | Path, *, branch: str, uncovered: bool = False, text: str | None = None
+):
+    """The config checks (`dualdeploy.checks`) on the tracked files and workflows of the checkout;
+    `text` is the config's text when it is not the file at `config.path` (init's proposal)."""
+    from dualdeploy.checks import Repository, check_config
+    from dualdeploy.config import key_lines
+    from dualdeploy.workflows import read_workflows
+
+    files = tuple(git.tracked_files())
+    repository = Repository(files=files, workflows=read_workflows(root, files), default_branch=branch)
+    try:
+        lines = key_lines(text if text is not None else (Path(root) / config.path).read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError):
+        lines = {}
+    return check_config(config, repository, lines=lines, uncovered=uncovered)
+
+
+def default_branch(git: Git, given: str | None = None) -> str:
+    """The branch deploys run on: --default-branch, DD_DEFAULT_BRANCH or the event's, else git's."""
+    return given or actions_io.default_branch() or git.default_branch().removeprefix("origin/")

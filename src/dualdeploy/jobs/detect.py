@@ -246,6 +246,27 @@ def report_in_actions(
         )
     actions_io.set_output("comment-url", comment_url)
     actions_io.append_summary(comment)
+    report_model_findings(config, args, branch)
+
+
+def report_model_findings(config: Config, args: argparse.Namespace, branch: str) -> None:
+    """The `dualdeploy check` findings, as warnings: a pull request that breaks the model says so,
+    and never fails because of it."""
+    from dualdeploy.checks import annotations
+    from dualdeploy.jobs import common
+    from dualdeploy.render import render
+
+    try:
+        findings = common.check_model(Git(args.repo), config, args.repo, branch=branch)
+    except DualDeployError as error:
+        findings = ()
+        actions_io.annotate("warning", f"the config checks could not run: {error.one_line()}", title="dualdeploy check")
+    if not findings:
+        return
+    stream = sys.stderr if args.format == "json" else sys.stdout
+    for line in annotations(findings, error_level="warning"):
+        print(line, file=stream, flush=True)
+    actions_io.append_summary(render("check_findings.md.j2", findings=findings, config=config.path))
 
 
 def publish_to_pull_request(

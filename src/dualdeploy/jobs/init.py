@@ -23,10 +23,11 @@ from pathlib import Path
 
 import yaml
 
-from dualdeploy.config import DEFAULT_CONFIG_PATH, NAME_RE, SCHEMA_URL, parse_config
+from dualdeploy.checks import check_report
+from dualdeploy.config import DEFAULT_CONFIG_PATH, NAME_RE, SCHEMA_URL, Config, parse_config
 from dualdeploy.errors import DualDeployError
 from dualdeploy.patterns import FilterSet, PatternError, parse_pattern
-from dualdeploy.render import SafeMarkdown, render
+from dualdeploy.render import SafeMarkdown, render, render_text
 
 SERVICE_FILES = ("package.json", "Dockerfile", "pyproject.toml")
 SHARED_ROOTS = ("packages", "libs", "shared", "common")
@@ -476,7 +477,7 @@ def run(args: argparse.Namespace) -> int:
     findings = propose(root)
     text = render_proposal(findings)
     try:
-        parse_config(text, config_path)
+        proposed = parse_config(text, config_path)
     except DualDeployError as error:  # a bug: the proposal must always be a valid config
         raise DualDeployError(f"the proposed config is not valid ({error.one_line()}); please report this") from None
     manual = [proposal.name for proposal in findings.components if proposal.deploy == "manual"]
@@ -486,6 +487,7 @@ def run(args: argparse.Namespace) -> int:
         f"{': ' + ', '.join(manual) if manual else ''}; {len(findings.shared)} shared groups.",
         file=sys.stderr,
     )
+    show_checks(root, proposed, text)
     if args.dry_run:
         return 0
     if target.exists() and not args.force:
@@ -504,6 +506,24 @@ def run(args: argparse.Namespace) -> int:
         "and the runbook from it, and add the workflows (README: Adopt in five minutes)."
     )
     return 0
+
+
+def show_checks(root: Path, proposed: Config, text: str) -> None:
+    """What `dualdeploy check` would say about the proposal, so a person fixes it before relying on it."""
+    from dualdeploy.changes import Git
+    from dualdeploy.jobs import common
+
+    try:
+        git = Git(root)
+        try:
+            branch = common.default_branch(git)
+        except DualDeployError:
+            branch = "main"
+        found = common.check_model(git, proposed, root, branch=branch, text=text)
+    except DualDeployError as error:
+        print(f"# The proposal was not checked against the repository: {error.one_line()}", file=sys.stderr)
+        return
+    print(render_text("check.txt.j2", **check_report(proposed, found)), end="", file=sys.stderr)
 
 
 def _confirmed(config_path: str) -> bool:

@@ -1,1 +1,1 @@
-import { db } from "../../../lib/db"; export const agent = "support";
+import { db } from "../../../lib/db"; import { runtime } from "../../core/runtime"; export const agent = "support";

@@ -1,0 +1,1 @@
+export const runtime = { model: process.env.AGENT_MODEL };
