@@ -3,8 +3,8 @@
 Builds a scratch repository with `git fast-import` (each commit changes an agent's folder, a shared
 group or unrelated docs), seeds the fake GitHub (tests/fakegithub) with one successful deployment
 per component at varied older commits, then runs the sync check as a workflow step would (a fresh
-`python -m dualdeploy` process) and prints its wall time and the GitHub requests it made. Requests
-should grow with components (a deployments page and a statuses page each), never with commits.
+`python -m dualdeploy` process) and prints its wall time and the GitHub requests it made, by kind.
+Requests grow with pages (one GraphQL query per 100 environments), never with commits or deployments.
 
     .venv/bin/python benchmarks/drift.py [--commits 5000] [--components 50]
 """
@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -161,11 +162,16 @@ def main() -> None:
         fake.reset_requests()
         elapsed, status, stdout = sync_check(fake, repo, Path(folder), now)
         requests = len(fake.requests)
+        kinds = Counter(
+            "GraphQL" if request.path.endswith("/graphql") else f"REST {request.method}" for request in fake.requests
+        )
     first_line = next((line for line in stdout.splitlines() if not line.startswith("::")), "")
     print(f"history: {options.commits} commits, {options.components} manual components (built in {built:.1f} s)")
     print(f"result: exit {status}; {first_line.split(': ', 1)[-1]}")
     print(f"sync-check wall time: {elapsed:.3f} s (target < 2 s)")
-    print(f"GitHub requests: {requests} ({requests / options.components:.1f} per component)")
+    print(f"GitHub requests: {requests} (target <= 5; {requests / options.components:.2f} per component)")
+    for kind, count in kinds.most_common():
+        print(f"  {count:4d}  {kind}")
 
 
 if __name__ == "__main__":

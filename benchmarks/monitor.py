@@ -5,12 +5,13 @@ changing one agent, some a shared group that several agents use, some the API), 
 GitHub with 10 successful deployments per agent spread over those 30 days at the commit each one
 would have shipped, leaves every fifth agent a day and a half behind (overdue) and deploys the
 others at the head, then runs the monitor once as its own process, as in a workflow. Prints the
-wall time, the fake's request count and what the run did.
+wall time, the fake's requests by kind and what the run did.
 
     .venv/bin/python benchmarks/monitor.py [--components 50] [--commits 2000] [--deploys 10] [--runs 2]
     .venv/bin/python benchmarks/monitor.py --profile     # plus a cProfile of one run, in process
 
-Target: under 5 s for the defaults.
+Targets for the defaults: under 5 s; at most 20 requests with the metrics, growing with pages of
+100 deployments (try --deploys 30), not with deployments one by one.
 """
 
 from __future__ import annotations
@@ -187,6 +188,19 @@ def profile(fake: FakeGitHub, repo: Path, folder: Path, now: int) -> str:
     return text.getvalue()
 
 
+def request_kind(request) -> str:
+    """What a request to the fake was for: REST by method and resource, GraphQL by what it read."""
+    if request.path.endswith("/graphql"):
+        variables = (request.body or {}).get("variables") or {}
+        if "environments" in variables:
+            return "GraphQL: deployments in the window, one page of 100 for all environments"
+        if "e0" in variables:
+            return f"GraphQL: newest deployments of {sum(1 for name in variables if name[1:].isdigit())} environments"
+        return "GraphQL: other"
+    resource = request.path.split(REPOSITORY, 1)[-1].split("/")[1]
+    return f"REST {request.method} {resource}"
+
+
 def first_line(stdout: str) -> str:
     return next((line for line in stdout.splitlines() if not line.startswith("::")), "")
 
@@ -211,9 +225,7 @@ def main() -> None:
         # Warm-up: bytecode for our modules and PyGithub, as on a runner after the first import.
         subprocess.run([sys.executable, "-c", "import dualdeploy.cli, dualdeploy.jobs.monitor, github"], env=env)
         runs = [run_once(fake, work / "repo", work, now) for _ in range(options.runs)]
-        last_requests = Counter(
-            f"{request.method} {request.path.split(REPOSITORY, 1)[-1].split('/')[1]}" for request in fake.requests
-        )
+        last_requests = Counter(request_kind(request) for request in fake.requests)
         print(
             f"repository: {options.commits} commits over {WINDOW_DAYS} days, {options.components} manual components, "
             f"{deployments} deployments in the fake ({built:.1f} s to build)"
@@ -225,9 +237,13 @@ def main() -> None:
                 f"run {number}: {elapsed:.2f} s wall, {requests} requests, exit {result.returncode}; {'; '.join(what)}"
             )
         print(f"median wall time: {statistics.median(r[0] for r in runs):.2f} s (target < 5 s)")
-        print("requests of the last run by kind:", dict(last_requests.most_common()))
+        print(f"requests of the last run: {runs[-1][1]} (target <= 20, linear in pages of 100 deployments)")
+        for kind, count in last_requests.most_common():
+            print(f"  {count:4d}  {kind}")
         elapsed, requests, _ = run_once(fake, work / "repo", work, now, "--no-metrics")
         print(f"the same run without the 30-day metrics (--no-metrics): {elapsed:.2f} s wall, {requests} requests")
+        for kind, count in Counter(request_kind(request) for request in fake.requests).most_common():
+            print(f"  {count:4d}  {kind}")
         if options.profile:
             print(profile(fake, work / "repo", work, now))
 
