@@ -142,6 +142,21 @@ def test_a_human_comment_quoting_the_marker_is_not_ours(fake: FakeGitHub, repo: 
     assert comments[0].id == human.id and comments[0].body == human.body
 
 
+def test_duplicates_of_the_sticky_comment_are_deleted(fake: FakeGitHub, repo: GitRepo, tmp_path: Path) -> None:
+    # Two runs that raced each other once left two comments of ours; the next run keeps the first.
+    run_detect(fake, repo, tmp_path)
+    [first] = ours(fake)
+    human = fake.add_issue_comment(REPO, 7, "Deploying after lunch")
+    fake.add_issue_comment(REPO, 7, first.body, user=first.user)
+    fake.add_issue_comment(REPO, 7, first.body.replace("tenant-agent", "an older list"), user=first.user)
+    assert len(ours(fake)) == 3
+    result, outputs, _ = run_detect(fake, repo, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert [comment.id for comment in ours(fake)] == [first.id]
+    assert [comment.id for comment in fake.comments(REPO, 7)] == [first.id, human.id]
+    assert outputs["comment-url"].endswith(f"#issuecomment-{first.id}")
+
+
 def test_read_only_token_writes_the_summary_and_a_warning(fake: FakeGitHub, repo: GitRepo, tmp_path: Path) -> None:
     fake.add_token("read-only", write=False)
     result, outputs, summary = run_detect(fake, repo, tmp_path, token="read-only")

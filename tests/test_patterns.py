@@ -47,6 +47,20 @@ def test_exclusion_and_last_match_wins() -> None:
     assert matches(["!server/src/agent-v2/**", "server/**"], "server/src/agent-v2/x.ts")
 
 
+def test_exclusion_of_one_exact_path() -> None:
+    # An exact path is indexed apart from globs: its '!' must still exclude it, and only it.
+    patterns = ["server/**", "!server/a.ts"]
+    assert not matches(patterns, "server/a.ts")
+    assert matches(patterns, "server/b.ts")
+    assert matches(patterns, "server/sub/a.ts")
+    assert matches([*patterns, "server/*.ts"], "server/a.ts")  # a later pattern re-includes it
+    filters = FilterSet({"api": patterns, "all": ["**"]})
+    assert filters.match(["server/a.ts", "server/b.ts"]) == {
+        "api": ["server/b.ts"],
+        "all": ["server/a.ts", "server/b.ts"],
+    }
+
+
 def test_exclusion_by_glob_not_prefix() -> None:
     assert not matches(["src/**", "!**/*.test.ts"], "src/a/b.test.ts")
     assert matches(["src/**", "!**/*.test.ts"], "src/a/b.ts")
