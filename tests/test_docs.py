@@ -438,6 +438,22 @@ def test_markdown_renders_safely(repo: Path, capsys) -> None:
     assert re.search(r"(?<![`\w])@acme/", (repo / ".github/ISSUE_TEMPLATE/stale-agent.md").read_text()) is None
 
 
+def test_a_hostile_description_starting_a_line_stays_text(repo: Path, capsys) -> None:
+    # The runbook puts a component's description at the start of its own line, where '#' makes a
+    # heading and '[text](url)' a link that hides its target: a config value must show as written.
+    hostile = "# Deploy by hand now, see [the fix](https://evil.example/steal)"
+    config = repo / ".github/dual-deploy.yml"
+    config.write_text(config.read_text().replace("REST API, deploys on every push to main", f"'{hostile}'"))
+    status, _, err = docs(repo, capsys=capsys)
+    assert status == 0, err
+    runbook = (repo / "docs/DEPLOYMENT_RUNBOOK.md").read_text()
+    assert any(line.startswith("\\# Deploy by hand") for line in runbook.splitlines())
+    html = MarkdownIt("gfm-like").render(runbook)
+    assert not re.search(r"<h\d[^>]*>[^<]*Deploy by hand", html)
+    assert 'href="https://evil.example/steal"' not in html
+    assert f"<p>{hostile}</p>" in re.sub(r"</?a\b[^>]*>", "", html)  # linkify may mark a bare URL, nothing more
+
+
 def test_issue_template_front_matter(repo: Path, capsys) -> None:
     docs(repo, capsys=capsys)
     text = (repo / ".github/ISSUE_TEMPLATE/stale-agent.md").read_text()

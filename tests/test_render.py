@@ -42,6 +42,28 @@ def test_escaped_text_has_no_markup_and_no_mention(name: str) -> None:
     assert "@org" not in html  # a zero-width space separates @ from the name
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "# Deploy now",
+        "## Deploy now: [the fix](https://evil.example/steal)",
+        "[the fix](https://evil.example/steal)",
+        "![tracker](https://evil.example/pixel.png)",
+        "[the fix][1]",
+        "[1]: https://evil.example/steal",
+        "<https://evil.example/steal>",
+        "> quoted",
+        "- item",
+        "1. item",
+    ],
+)
+def test_escaped_text_starting_a_line_stays_that_text(value: str) -> None:
+    # At the start of a line '#' makes a heading and '[text](url)' a link whose target hides behind
+    # its text: the reader must see the value itself, as one paragraph of plain text.
+    html = MarkdownIt("commonmark").render(f"{escape_markdown(value)}\n")
+    assert html == f"<p>{value.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')}</p>\n"
+
+
 def test_link_target_refuses_scripts_and_encodes_parens() -> None:
     assert link_target("javascript:alert(1)") == "#"
     assert link_target("https://github.com/o/r/actions/workflows/a (b).yml") == (
