@@ -8,6 +8,7 @@ import pytest
 from fakegithub import FakeGitHub
 from gitrepo import GitRepo, example_feature_branch
 from runner import Dualdeploy, Run
+from slackreceiver import SlackReceiver, slack_receiver  # noqa: F401  (the fixture)
 
 REPO = "octo/mono"
 MARKER = "<!-- dualdeploy:detect-agent-impact -->"
@@ -155,6 +156,28 @@ def test_duplicates_of_the_sticky_comment_are_deleted(fake: FakeGitHub, repo: Gi
     assert [comment.id for comment in ours(fake)] == [first.id]
     assert [comment.id for comment in fake.comments(REPO, 7)] == [first.id, human.id]
     assert outputs["comment-url"].endswith(f"#issuecomment-{first.id}")
+
+
+def test_slack_notice_once_per_change_of_the_comment_not_per_rerun(
+    fake: FakeGitHub,
+    repo: GitRepo,
+    tmp_path: Path,
+    slack_receiver: SlackReceiver,  # noqa: F811
+) -> None:
+    webhook = {"DD_SLACK_WEBHOOK_URL": slack_receiver.webhook_url()}
+    result, _, _ = run_detect(fake, repo, tmp_path, **webhook)
+    assert result.returncode == 0, result.stderr
+    assert len(slack_receiver.posts) == 1
+    assert "tenant-agent" in json.dumps(slack_receiver.posts[0].body)
+    for _ in range(2):  # reruns of the same commit: the comment is unchanged, nobody is pinged again
+        result, _, _ = run_detect(fake, repo, tmp_path, **webhook)
+        assert result.returncode == 0, result.stderr
+    assert len(slack_receiver.posts) == 1
+    repo.commit("billing change", {"server/src/agent-v2/deploy/billing/index.ts": "1"})
+    result, _, _ = run_detect(fake, repo, tmp_path, **webhook)
+    assert result.returncode == 0, result.stderr
+    assert len(slack_receiver.posts) == 2  # a push that changes what needs a deploy is news
+    assert "billing-agent" in json.dumps(slack_receiver.posts[1].body)
 
 
 def test_read_only_token_writes_the_summary_and_a_warning(fake: FakeGitHub, repo: GitRepo, tmp_path: Path) -> None:
