@@ -397,3 +397,29 @@ def test_a_missing_required_field_fails_the_contract(monkeypatch: pytest.MonkeyP
     assert violations(openapi, MockRequest(API_HOST, "get", path), response) == [
         "  (body): 'description' is a required property"
     ]
+
+
+def test_a_field_of_the_wrong_type_fails_the_contract(monkeypatch: pytest.MonkeyPatch, openapi: OpenAPI) -> None:
+    """The check bites on types too, for a property named `description` as for any other: the
+    subset once lost every such property when its annotations were stripped, and a label whose
+    description was a number passed."""
+    from fakegithub.payloads import Payloads
+
+    render = Payloads.label
+
+    def numeric_description(self: Payloads, repo: Any, label: Any) -> dict[str, Any]:
+        return {**render(self, repo, label), "description": 42}
+
+    monkeypatch.setattr(Payloads, "label", numeric_description)
+    response, path = send(Case("GET", LABEL, 200))
+
+    assert violations(openapi, MockRequest(API_HOST, "get", path), response) == [
+        "  description: 42 is not of type 'string'"
+    ]
+
+
+def test_the_subset_keeps_the_properties_named_description(spec: dict[str, Any]) -> None:
+    schemas = spec["components"]["schemas"]
+    for name in ("label", "repository", "deployment", "deployment-status", "issue-type", "team"):
+        assert "description" in schemas[name]["properties"], name
+    assert schemas["label"]["properties"]["description"] == {"nullable": True, "type": "string"}
