@@ -59,6 +59,19 @@ def test_rename_into_and_between_agents(repo: GitRepo) -> None:
     }
 
 
+def test_changed_paths_are_the_paths_of_the_changed_files(repo: GitRepo) -> None:
+    base = repo.head()
+    repo.move("agents/tenant/main.ts", "server/moved.ts")
+    repo.write({"docs/new\nline.md": "2", "docs/ünï.md": "3", "server/a.ts": "edited\n"})
+    repo.remove("docs/x.md")
+    head = repo.commit("mixed")
+    git = Git(repo.path)
+    assert git.changed_paths(base, head) == [
+        path for change in git.changed_files(base, head) for path in change.paths()
+    ]
+    assert len(git.changed_paths(base, head)) == 6
+
+
 def test_copy_counts_at_its_new_path() -> None:
     parsed = parse_name_status(b"C100\x00agents/tenant/main.ts\x00agents/billing/main.ts\x00")
     assert parsed[0].paths() == ("agents/billing/main.ts",)

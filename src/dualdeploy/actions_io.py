@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+
+# Every command imports this module: importing typing would cost each start a few ms, and the
+# names are only needed by type checkers (which treat this constant as typing.TYPE_CHECKING).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 
 def in_actions() -> bool:
@@ -65,6 +69,8 @@ def set_output(name: str, value: str) -> None:
     path = os.environ.get("GITHUB_OUTPUT")
     if not path:
         return
+    import secrets  # only in a workflow: hashlib and random are slow to import
+
     delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
     while delimiter in value:
         delimiter = f"ghadelimiter_{secrets.token_hex(16)}"

@@ -19,6 +19,11 @@ ZERO_SHA = "0" * 40
 PULL_HEAD_REF = "refs/dualdeploy/pull/{number}/head"  # where a pull request's head is fetched to
 FETCH_DEPTH_HINT = "check out with `fetch-depth: 0` (actions/checkout) so the history is complete"
 
+# Paths only: rename and copy detection would read file contents (and, in a partial clone, fetch
+# every missing blob from the remote) to learn what --no-renames lists anyway: a deletion and an
+# addition, the two paths a rename touches.
+_DIFF_OPTIONS = ("-z", "--no-ext-diff", "--no-textconv", "--no-renames", "--ignore-submodules=none")
+
 
 @dataclass(frozen=True)
 class ChangedFile:
@@ -203,22 +208,12 @@ class Git:
 
     def changed_files(self, base: str, head: str) -> list[ChangedFile]:
         """Every path changed between two commits (two dots: `base` must already be the merge base)."""
-        out = self._run(
-            "diff",
-            "--name-status",
-            "-z",
-            "--no-ext-diff",
-            "--no-textconv",
-            # Paths only: rename and copy detection would read file contents (and, in a partial
-            # clone, fetch every missing blob from the remote) to learn what --no-renames lists
-            # anyway: a deletion and an addition, the two paths a rename touches.
-            "--no-renames",
-            "--ignore-submodules=none",
-            base,
-            head,
-            "--",
-        ).stdout
-        return parse_name_status(out)
+        return parse_name_status(self._run("diff", "--name-status", *_DIFF_OPTIONS, base, head, "--").stdout)
+
+    def changed_paths(self, base: str, head: str) -> list[str]:
+        """The paths of `changed_files`, each once, without a ChangedFile per path (what detect needs)."""
+        out = self._run("diff", "--name-only", *_DIFF_OPTIONS, base, head, "--").stdout
+        return out.decode("utf-8", errors="surrogateescape").split("\0")[:-1]
 
     def is_ancestor(self, commit: str, descendant: str) -> bool:
         """Whether `descendant` has `commit` in its history (a commit is its own ancestor)."""

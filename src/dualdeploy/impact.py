@@ -60,7 +60,14 @@ def changed_paths(changes: Sequence[ChangedFile]) -> list[str]:
 
 
 def compute_impact(config: Config, changes: Sequence[ChangedFile], *, base: str, head: str) -> Impact:
-    matched = FilterSet(config.filters()).match(changed_paths(changes))
+    return impact_of_paths(config, changed_paths(changes), base=base, head=head, changed_files=len(changes))
+
+
+def impact_of_paths(
+    config: Config, paths: Sequence[str], *, base: str, head: str, changed_files: int | None = None
+) -> Impact:
+    """The impact of changed paths (each once); `changed_files` defaults to their number."""
+    matched = FilterSet(config.filters()).match(paths)
     impacted: list[ComponentImpact] = []
     for component in config.components:
         files = set(matched.get(f"component:{component.name}", ()))
@@ -82,4 +89,5 @@ def compute_impact(config: Config, changes: Sequence[ChangedFile], *, base: str,
                 )
             )
     impacted.sort(key=lambda component: component.name)
-    return Impact(base=base, head=head, changed_files=len(changes), components=tuple(impacted))
+    count = len(paths) if changed_files is None else changed_files
+    return Impact(base=base, head=head, changed_files=count, components=tuple(impacted))

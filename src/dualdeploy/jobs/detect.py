@@ -13,10 +13,10 @@ import sys
 from pathlib import Path
 
 from dualdeploy import actions_io
-from dualdeploy.changes import ChangedFile, Git, Range, pull_request_range, push_range
+from dualdeploy.changes import Git, Range, pull_request_range, push_range
 from dualdeploy.config import DEFAULT_CONFIG_PATH, Config, load_config, parse_config_bytes
 from dualdeploy.errors import ConfigError, DualDeployError
-from dualdeploy.impact import Impact, compute_impact
+from dualdeploy.impact import Impact, impact_of_paths
 from dualdeploy.markers import hidden_state, read_hidden_state
 from dualdeploy.pull_requests import (
     CHANGES_LABEL,
@@ -43,10 +43,10 @@ def run(args: argparse.Namespace) -> int:
     config_base = base_of_target(event_name, event)
     config = load_detect_config(git, args.repo, config_path, config_base)
     change_range = select_range(git, args, event_name, event)
-    changed = git.changed_files(change_range.base, change_range.head)
-    impact = compute_impact(config, changed, base=change_range.base, head=change_range.head)
+    paths = git.changed_paths(change_range.base, change_range.head)
+    impact = impact_of_paths(config, paths, base=change_range.base, head=change_range.head)
     # Judged by the base's config: a config edit in this pull request counts only once merged.
-    config_edit = config_path if config_base and edits(changed, config_path) else None
+    config_edit = config_path if config_base and edits(paths, config_path) else None
     branch = deploy_branch(git)
     print(format_impact(impact, config, args.format, branch))
     if config_edit:
@@ -79,9 +79,8 @@ def load_detect_config(git: Git, repo: str, config_path: str, base: str | None) 
     return parse_config_bytes(raw, shown)
 
 
-def edits(changed: list[ChangedFile], path: str) -> bool:
-    wanted = path.removeprefix("./")
-    return any(wanted in change.paths() for change in changed)
+def edits(changed_paths: list[str], path: str) -> bool:
+    return path.removeprefix("./") in changed_paths
 
 
 def deploy_branch(git: Git) -> str:
