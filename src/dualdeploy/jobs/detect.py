@@ -47,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
     impact = impact_of_paths(config, paths, base=change_range.base, head=change_range.head)
     # Judged by the base's config: a config edit in this pull request counts only once merged.
     config_edit = config_path if config_base and edits(paths, config_path) else None
-    branch = deploy_branch(git)
+    # Only the Markdown comment names the deploy branch, and finding it may take git processes.
+    branch = deploy_branch(git) if args.format == "markdown" or actions_io.in_actions() else "main"
     print(format_impact(impact, config, args.format, branch))
     if config_edit:
         print(f"this pull request edits {config_edit}; it was judged by the base branch's config", file=sys.stderr)
