@@ -18,7 +18,6 @@ The functions are pure; `PullRequestDesk` at the bottom reads and writes GitHub 
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -331,6 +330,8 @@ def pull_request_metrics(
         }
         for life in merged
     )
+    import statistics  # only the metrics need it, and it costs detect's start-up some 5 ms
+
     return PullRequestMetrics(
         window_days=window_days,
         target_minutes=target_minutes,
