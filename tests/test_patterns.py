@@ -175,7 +175,10 @@ def _reference(filters: dict[str, list[str]], path: str) -> list[str]:
     return included
 
 
-_SEGMENTS = ["a", "b", "src", "lib", ".env", ".github", "x.md", "y.ts", "a.b", "ab", "b.test.ts", "{x}", "a b"]
+_SEGMENTS = [
+    *("a", "b", "src", "lib", ".env", ".github", "x.md", "y.ts", "a.b", "ab", "b.test.ts", "{x}", "a b"),
+    *("a(b)", "!x", "x!y", "@s", "+p", "~t", "a|b", "a-b", "<n>", "$v", "ünï", "new\nline"),
+]
 _PATTERN_SEGMENTS = [
     *_SEGMENTS,
     "*",
