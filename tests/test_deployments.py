@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import graphql
 import pytest
 
 from dualdeploy import assessment, github
@@ -21,9 +22,11 @@ from dualdeploy.changes import Git
 from dualdeploy.config import Component, DeployedSource
 from dualdeploy.deployments import (
     ENVIRONMENTS_PER_QUERY,
+    HISTORY_QUERY,
     MAX_DEPLOYMENTS_SCANNED,
     DeploymentReader,
     deployment_histories,
+    latest_query,
     parse_given,
 )
 from dualdeploy.errors import DualDeployError
@@ -202,6 +205,13 @@ def test_a_history_github_cannot_give_is_an_error_not_an_empty_one(fake: FakeGit
         deployment_histories(reader_for(fake, token="nodeploy"), [component()], 0)
 
     assert "`deployments: read`" in raised.value.message
+
+
+def test_the_providers_queries_are_valid_against_githubs_schema() -> None:
+    schema = graphql.build_schema((Path(__file__).parent / "github-graphql" / "schema-subset.graphql").read_text())
+
+    for query in (latest_query(1), latest_query(ENVIRONMENTS_PER_QUERY), HISTORY_QUERY):
+        assert graphql.validate(schema, graphql.parse(query)) == []
 
 
 def test_a_token_without_deployments_permission_is_unknown_naming_it(fake: FakeGitHub) -> None:
