@@ -85,6 +85,7 @@ CASES = [
     Case("GET", R, 401, "unknown token", token="bad-token"),
     Case("GET", R, 502, "injected fault", setup=fault("GET", "", 502)),
     Case("GET", f"{R}/pulls/{{pull_number}}", 200),
+    Case("GET", f"{R}/pulls/{{pull_number}}", 200, "merged", params={"pull_number": "10"}),
     Case("GET", f"{R}/pulls/{{pull_number}}", 404, "an issue, not a pull", params={"pull_number": "8"}),
     Case("GET", f"{R}/pulls/{{pull_number}}", 500, "injected fault", setup=fault("GET", "/pulls/", 500)),
     Case("GET", f"{R}/pulls/{{pull_number}}", 503, "injected fault", setup=fault("GET", "/pulls/", 503)),
@@ -97,6 +98,20 @@ CASES = [
     Case("GET", f"{R}/commits/{{ref}}", 404, "unknown repository", params=MISSING_REPO),
     Case("GET", f"{R}/issues", 200),
     Case("GET", f"{R}/issues", 200, "closed, labelled", query={"state": "closed", "labels": "bug"}),
+    Case(
+        "GET",
+        f"{R}/issues",
+        200,
+        "merged pull requests still waiting",
+        query={"state": "closed", "labels": "requires-manual-deploy", "sort": "created", "direction": "asc"},
+    ),
+    Case(
+        "GET",
+        f"{R}/issues",
+        200,
+        "closed and labelled since",
+        query={"state": "closed", "labels": "agent-changes", "since": "2024-01-01T00:00:00Z"},
+    ),
     Case("GET", f"{R}/issues", 404, "unknown repository", params=MISSING_REPO),
     Case("GET", f"{R}/issues", 422, "bad state", query={"state": "sideways"}),
     Case("POST", f"{R}/issues", 201, body={"title": "New", "body": "text", "labels": ["bug"], "assignees": ["ada"]}),
@@ -223,6 +238,16 @@ def seed(fake: FakeGitHub) -> dict[str, str]:
         labels=["bug"],
         body="Fixes it",
         files=["services/worker/main.py", {"filename": "web/app.ts", "status": "added", "additions": 3}],
+    )
+    fake.add_pull(
+        REPO,
+        10,
+        head_sha=HEAD_SHA,
+        head_ref="agent/merged",
+        labels=["agent-changes", "requires-manual-deploy"],
+        state="closed",
+        merged_at="2024-01-15T08:00:00Z",
+        merge_commit_sha=BASE_SHA,
     )
     fake.add_issue(REPO, 8, title="Deploy gap", body="<!-- marker -->", labels=["bug"], assignees=["ada"])
     fake.add_issue(REPO, 9, title="Old", state="closed", state_reason="completed")

@@ -185,6 +185,7 @@ def _add_state_commands(commands) -> None:
             )
             _switch(watch, "fail-on-overdue", True, "exit 1 when something is overdue")
             _switch(watch, "metrics", True, "compute the lag metrics (default: on)")
+            _switch(watch, "pull-requests", True, "catch up: update the merged PRs deploys carry (default: on)")
             _switch(watch, "fail-on-notify-error", False, "exit 1 when Slack cannot be reached (default: a warning)")
 
     explain = commands.add_parser(
@@ -230,6 +231,7 @@ def _add_state_commands(commands) -> None:
         "--state", default=_env("DD_STATE", "success"), help="in_progress, success, failure, ... (default: success)"
     )
     record.add_argument("--environment-url", default=_env("DD_ENVIRONMENT_URL"), help="URL of the running service")
+    _switch(record, "pull-requests", True, "after a success, update the merged PRs it carries (default: on)")
 
 
 def _add_adoption_commands(commands) -> None:

@@ -128,6 +128,7 @@ class SlackSettings:
 @dataclass(frozen=True)
 class MonitorSettings:
     max_age_minutes: int = 60
+    lag_target_minutes: int = 30  # merge to deploy, per pull request: the roadmap's target
     issue_mode: str = "single"
     assignees: tuple[str, ...] = ()
 

@@ -107,9 +107,17 @@ def build_rows(
 
 
 def render_dashboard(
-    title: str, target: str, rows: list[DashboardRow], *, repo_url: str | None, notes: list[str] | None = None
+    title: str,
+    target: str,
+    rows: list[DashboardRow],
+    *,
+    repo_url: str | None,
+    notes: list[str] | None = None,
+    waiting_pulls: dict | None = None,
+    pull_metrics=None,
 ) -> str:
-    """The dashboard as Markdown; `title` is the suite's own words (not escaped), all else is data."""
+    """The dashboard as Markdown; `title` is the suite's own words (not escaped), all else is data.
+    `waiting_pulls`: merged pull requests still waiting, per component (pull_requests.waiting_by_component)."""
     from dualdeploy.render import GITHUB_COMMENT_LIMIT, SafeMarkdown, render, render_within
 
     return render_within(
@@ -122,6 +130,8 @@ def render_dashboard(
             budget=budget,
             target_url=f"{repo_url}/commit/{target}" if repo_url else None,
             notes=notes or [],
+            waiting_pulls=waiting_pulls or {},
+            pull_metrics=pull_metrics,
         ),
         budgets_for(rows),
     )

@@ -427,11 +427,12 @@ class PullRequestDesk:
         """Closed pull requests that still carry `requires-manual-deploy`, oldest first."""
         return self._listed([WAITING_LABEL], since=None)
 
-    def closed_since(self, since: int) -> list[TrackedPull]:
-        """Closed pull requests labelled by the suite and updated since a time (for the metrics)."""
+    def closed_since(self, since: int, *, skip: set[int] | None = None) -> list[TrackedPull]:
+        """Closed pull requests labelled by the suite and updated since a time (for the metrics),
+        except those in `skip` (already read this run)."""
         found: dict[int, TrackedPull] = {}
         for label in (CHANGES_LABEL, WAITING_LABEL):
-            for tracked in self._listed([label], since=since, skip=set(found)):
+            for tracked in self._listed([label], since=since, skip=set(found) | set(skip or ())):
                 found[tracked.issue.number] = tracked
         return sorted(found.values(), key=lambda t: t.issue.number)
 
@@ -523,6 +524,127 @@ class PullRequestDesk:
         return done
 
 
+@dataclass
+class FollowOutcome:
+    """What following the waiting pull requests did and saw."""
+
+    lives: list[PullRequestLife] = field(default_factory=list)  # every candidate, after this run
+    actions: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def follow(
+    desk: PullRequestDesk,
+    deployments_of: Callable[[str], Sequence[Deployment]],
+    contains: Callable[[str, str], bool | None],
+    *,
+    only: str | None = None,
+    write: bool = True,
+) -> FollowOutcome:
+    """Mark each waiting pull request's components deployed where a successful deploy carries its
+    merge commit, and update its comment and label (not with `write` false: the metrics only read).
+    `only`: look at that component's deploys alone (record-deployment knows just the one it recorded)."""
+    outcome = FollowOutcome()
+    for tracked in desk.waiting():
+        if tracked.problem:
+            outcome.warnings.append(tracked.problem)
+            outcome.lives.append(tracked.life)
+            continue
+        components = [name for name in tracked.life.waiting if only is None or name == only]
+        life, unknown = settle(tracked.life, {name: deployments_of(name) for name in components}, contains)
+        for name in unknown:
+            outcome.warnings.append(
+                f"cannot tell whether {name}'s deploy carries #{tracked.issue.number}'s merge commit "
+                f"{(life.merge_commit or '')[:12]}: this clone lacks the commits (check out with fetch-depth: 0); "
+                "the pull request stays waiting"
+            )
+        if write:
+            outcome.actions.extend(desk.publish(tracked, life))
+        else:
+            tracked.life = life
+        outcome.lives.append(tracked.life)
+    return outcome
+
+
+class DeployLookup:
+    """Each component's successful deploys since a time, oldest first, read once per run through the
+    deployment providers, plus what it runs now; a component not in the config has none."""
+
+    def __init__(self, reader, config: Config, since: int, current: Mapping[str, Deployment] | None = None) -> None:
+        self.reader, self.config, self.since = reader, config, since
+        self.current = dict(current or {})
+        self._found: dict[str, list[Deployment]] = {}
+
+    def __call__(self, name: str) -> list[Deployment]:
+        if name not in self._found:
+            from dualdeploy.deployments import deployment_history
+
+            component = next((c for c in self.config.components if c.name == name), None)
+            found = deployment_history(self.reader, component, self.since) if component is not None else []
+            now_running = self.current.get(name)
+            if now_running is not None and now_running.sha and now_running.deployed_at is not None:
+                # The same deploy seen twice: keep the provider's link to its run.
+                found = [d for d in found if (d.sha, d.deployed_at) != (now_running.sha, now_running.deployed_at)]
+                found = [*found, now_running]
+            self._found[name] = found
+        return self._found[name]
+
+
+def lives_in_window(
+    desk: PullRequestDesk,
+    since: int,
+    deployments_of: Callable[[str], Sequence[Deployment]],
+    contains: Callable[[str, str], bool | None],
+    known: Iterable[PullRequestLife] = (),
+) -> list[PullRequestLife]:
+    """Every closed pull request the suite labelled and that changed since a time, with its deploys as
+    they are now (settled in memory; nothing is written). `known`: lives already read this run."""
+    lives = {life.number: life for life in known}
+    for tracked in desk.closed_since(since, skip=set(lives)):
+        if tracked.problem:
+            continue
+        life, _unknown = settle(tracked.life, {name: deployments_of(name) for name in tracked.life.waiting}, contains)
+        lives[life.number] = life
+    return sorted(lives.values(), key=lambda life: life.number)
+
+
+@dataclass
+class PullRequestReport:
+    """The merged pull requests as one run saw them: what it did, who still waits, the metrics."""
+
+    outcome: FollowOutcome
+    waiting: dict[str, list[WaitingPull]]
+    metrics: PullRequestMetrics | None
+    problem: str = ""  # why the pull requests could not be read (then all else is empty)
+
+
+def report(
+    desk: PullRequestDesk,
+    lookup: Callable[[str], Sequence[Deployment]],
+    contains: Callable[[str, str], bool | None],
+    *,
+    now: int,
+    target_minutes: int,
+    write: bool,
+    with_metrics: bool = True,
+) -> PullRequestReport:
+    """Follow the waiting pull requests (writing their comment and label when `write`), list who
+    still waits, and the merge-to-deploy metrics over the window. A GitHub failure is not fatal: the
+    report says it could not read the pull requests, and nothing counts as deployed."""
+    from dualdeploy.errors import DualDeployError
+
+    try:
+        outcome = follow(desk, lookup, contains, write=write)
+        metrics = None
+        if with_metrics:
+            since = now - WINDOW_DAYS * 86400
+            lives = lives_in_window(desk, since, lookup, contains, known=outcome.lives)
+            metrics = pull_request_metrics(lives, now=now, target_minutes=target_minutes)
+    except DualDeployError as error:
+        return PullRequestReport(FollowOutcome(), {}, None, problem=error.message)
+    return PullRequestReport(outcome, waiting_by_component(outcome.lives, now), metrics)
+
+
 __all__ = [
     "CHANGES_LABEL",
     "COMMENT_MARKER",
@@ -530,17 +652,23 @@ __all__ = [
     "MANAGED_LABELS",
     "WAITING_LABEL",
     "ComponentDeploy",
+    "DeployLookup",
+    "FollowOutcome",
     "LabelPlan",
     "PullRequestDesk",
     "PullRequestLife",
     "PullRequestMetrics",
+    "PullRequestReport",
     "TrackedPull",
     "WaitingPull",
     "labels_added_before",
     "life_from_state",
+    "lives_in_window",
+    "follow",
     "plan_labels",
     "pull_request_metrics",
     "render_comment",
+    "report",
     "settle",
     "waiting_by_component",
     "wanted_labels",

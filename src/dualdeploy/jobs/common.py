@@ -115,3 +115,19 @@ def check_model(
 def default_branch(git: Git, given: str | None = None) -> str:
     """The branch deploys run on: --default-branch, DD_DEFAULT_BRANCH or the event's, else git's."""
     return given or actions_io.default_branch() or git.default_branch().removeprefix("origin/")
+
+
+def pull_request_report(repo, git: Git, config: Config, reader: DeploymentReader, drifts, now: int, *, write: bool):
+    """The merged pull requests still waiting for a manual deploy, followed against what each
+    component runs (comment and label updated when `write`), and the merge-to-deploy metrics;
+    None without a token."""
+    if repo is None:
+        return None
+    from dualdeploy.pull_requests import WINDOW_DAYS, DeployLookup, PullRequestDesk, report
+
+    desk = PullRequestDesk(
+        repo, config, repo_url=actions_io.repo_url(), git=git, branch=actions_io.default_branch() or "main"
+    )
+    current = {drift.component: drift.deployment for drift in drifts}
+    lookup = DeployLookup(reader, config, now - WINDOW_DAYS * 86400, current)
+    return report(desk, lookup, git.contains, now=now, target_minutes=config.monitor.lag_target_minutes, write=write)

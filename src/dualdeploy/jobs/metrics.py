@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from dualdeploy.assessment import assess, production_target
+from dualdeploy.errors import EXIT_USAGE
 from dualdeploy.jobs import common
 from dualdeploy.metrics import compute_metrics
 
@@ -20,8 +22,17 @@ def run(args: argparse.Namespace) -> int:
     state = assess(git, config, components, target, reader)
     drifts = {drift.component: drift for drift in state.drifts}
     metrics = compute_metrics(git, config, components, target, reader, now, max_age, drifts)
+    pulls = common.pull_request_report(reader.repo, git, config, reader, state.drifts, now, write=False)
+    pull_metrics = pulls.metrics if pulls else None
     if args.format == "json":
-        print(json.dumps({"target": target, "components": [m.to_json() for m in metrics]}, indent=2))
+        document = {
+            "target": target,
+            "components": [m.to_json() for m in metrics],
+            "pull_requests": pull_metrics.to_json() if pull_metrics else None,
+        }
+        if pulls is None or pulls.problem:
+            document["pull_requests_unknown"] = pulls.problem if pulls else "no GitHub token: pull requests not read"
+        print(json.dumps(document, indent=2))
     else:
         for m in metrics:
             if m.status == "unknown":
@@ -32,4 +43,18 @@ def run(args: argparse.Namespace) -> int:
                 f"{m.deploy_gaps} deploy gaps, "
                 f"lag median {m.lag_median}, p90 {m.lag_p90}, max {m.lag_max} s, current lag {m.current_lag} s"
             )
+        if pull_metrics is not None:
+            p = pull_metrics
+            print(
+                f"pull requests: {p.merged} merged, {p.deployed} deployed, {p.waiting} waiting; merge to deploy "
+                f"median {p.median}, p90 {p.p90} s; {p.within_target} within {p.target_minutes} min "
+                f"(share {p.share_within_target})"
+            )
+        else:
+            reason = pulls.problem if pulls else "no GitHub token"
+            print(f"pull requests: unknown ({reason})")
+    if pulls is not None and pulls.problem:
+        # Asked with a token, the per-PR figures are part of the answer: not seeing them is an error.
+        print(f"dualdeploy: error: pull requests: {pulls.problem}", file=sys.stderr)
+        return EXIT_USAGE
     return 0

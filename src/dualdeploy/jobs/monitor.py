@@ -70,6 +70,11 @@ def run(args: argparse.Namespace) -> int:
     alert = slack_alert(config, overdue, now=now, repo_url=repo_url) if overdue and webhook else None
     outcome.slack = fingerprint_of(alert)
     repo = common.github_repo(args)
+    pulls = common.pull_request_report(repo, git, config, reader, state.drifts, now, write=args.pull_requests)
+    waiting_pulls = pulls.waiting if pulls else {}
+    pull_metrics = pulls.metrics if pulls and args.metrics else None
+    if pulls is not None:
+        report_pull_requests(pulls, outcome)
     if repo is None:
         print("dry run (no token): no issue is opened, updated or closed")
     else:
@@ -83,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
             metrics=metrics,
             outcome=outcome,
             drifts={d.component: d for d in state.drifts},
+            waiting_pulls=waiting_pulls,
+            pull_metrics=pull_metrics,
         )
         mode = args.issue_mode or config.monitor.issue_mode
         if mode not in ("single", "per-component"):
@@ -107,7 +114,15 @@ def run(args: argparse.Namespace) -> int:
     actions_io.set_output("issue-url", outcome.issue_urls[0] if outcome.issue_urls else "")
     if actions_io.in_actions():
         rows = build_rows(config, state.drifts, repo_url=repo_url, now=now, grace_seconds=max_age)
-        summary = render_dashboard("Agent monitor", target, rows, repo_url=repo_url, notes=outcome.actions)
+        summary = render_dashboard(
+            "Agent monitor",
+            target,
+            rows,
+            repo_url=repo_url,
+            notes=outcome.actions,
+            waiting_pulls=waiting_pulls,
+            pull_metrics=pull_metrics,
+        )
         actions_io.append_summary(summary + metrics_markdown(metrics))
     for line in outcome.actions:
         print(line)
@@ -118,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
                     "target": target,
                     "overdue": [d.component for d in overdue],
                     "metrics": [m.to_json() for m in metrics],
+                    "pull_requests": pull_requests_json(pulls, pull_metrics),
                 },
                 indent=2,
             )
@@ -125,6 +141,37 @@ def run(args: argparse.Namespace) -> int:
     if notified is not None and not notified.sent and notified.error and args.fail_on_notify_error:
         raise DualDeployError(notified.error, key="slack", exit_status=EXIT_GAP)
     return EXIT_GAP if overdue and args.fail_on_overdue else 0
+
+
+def report_pull_requests(pulls, outcome: Outcome) -> None:
+    """What following the merged pull requests did, in the log; what it could not tell, as warnings."""
+    if pulls.problem:
+        actions_io.annotate(
+            "warning",
+            f"merged pull requests were not followed: {pulls.problem}",
+            title="dualdeploy: monitor could not read pull requests",
+        )
+        outcome.actions.append(f"merged pull requests not followed: {pulls.problem}")
+        return
+    outcome.actions.extend(pulls.outcome.actions)
+    for warning in pulls.outcome.warnings:
+        actions_io.annotate("warning", warning, title="dualdeploy: monitor")
+    waiting = sum(len(items) for items in pulls.waiting.values())
+    print(f"merged pull requests: {len(pulls.outcome.lives)} followed, {waiting} (pull request, component) waiting")
+
+
+def pull_requests_json(pulls, pull_metrics) -> dict | None:
+    """The pull requests' part of --format json: who waits per component, the per-PR metrics."""
+    if pulls is None:
+        return None
+    return {
+        "problem": pulls.problem or None,
+        "waiting": {
+            name: [{"number": p.number, "merged_at": p.merged_at, "age_seconds": p.age} for p in items]
+            for name, items in pulls.waiting.items()
+        },
+        "metrics": pull_metrics.to_json() if pull_metrics else None,
+    }
 
 
 def slack_alert(
@@ -218,10 +265,13 @@ class IssueKeeper:
         metrics: list,
         outcome: Outcome,
         drifts: dict[str, Drift],
+        waiting_pulls: dict | None = None,
+        pull_metrics=None,
     ) -> None:
         self.repo, self.config, self.target, self.repo_url = repo, config, target, repo_url
         self.now, self.max_age, self.metrics, self.outcome = now, max_age, metrics, outcome
         self.drifts = drifts
+        self.waiting_pulls, self.pull_metrics = waiting_pulls or {}, pull_metrics
 
     def find(self, marker: str, state: str = "open"):
         """The newest issue in `state` that starts with the marker (never by title)."""
@@ -392,6 +442,8 @@ class IssueKeeper:
                 metrics=[m for m in self.metrics if m.component in since],
                 previous=previous,
                 max_age=format_duration(self.max_age),
+                waiting_pulls=self.waiting_pulls,
+                pull_metrics=self.pull_metrics,
             ),
             ISSUE_BUDGETS,
         )

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import time
 
 from dualdeploy import actions_io
+from dualdeploy.drift import Deployment
 from dualdeploy.errors import DualDeployError
 from dualdeploy.jobs import common
+from dualdeploy.pull_requests import PullRequestDesk, follow
 
 STATES = ("in_progress", "queued", "pending", "success", "failure", "error", "inactive")
 
@@ -70,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         newest = next(iter(existing.get_statuses()), None)
     if newest is None or newest.state != args.state or (args.environment_url or "") != (newest.environment_url or ""):
         with call(f"set deployment {existing.id} to {args.state}", permission="deployments: write"):
-            existing.create_status(
+            newest = existing.create_status(
                 args.state,
                 environment_url=args.environment_url or "",
                 target_url=log_url or "",
@@ -86,7 +89,41 @@ def run(args: argparse.Namespace) -> int:
     )
     actions_io.set_output("deployment-id", str(existing.id))
     actions_io.set_output("environment", environment)
+    if args.state == "success" and args.pull_requests:
+        deployed_at = int(newest.created_at.timestamp()) if newest.created_at else int(time.time())
+        deploy = Deployment(component.name, sha, deployed_at, source="record-deployment", url=log_url)
+        follow_pull_requests(repo, git, config, deploy)
     return 0
+
+
+def follow_pull_requests(repo, git, config, deploy: Deployment) -> None:
+    """The merged pull requests this deploy carries lose `requires-manual-deploy` (once every component
+    they impacted runs them) and say so in their comment. A failure here is a warning: the deploy is
+    recorded, and the scheduled monitor catches up."""
+    desk = PullRequestDesk(
+        repo, config, repo_url=actions_io.repo_url(), git=git, branch=actions_io.default_branch() or "main"
+    )
+    try:
+        outcome = follow(
+            desk, lambda name: [deploy] if name == deploy.component else [], git.contains, only=deploy.component
+        )
+    except DualDeployError as error:
+        actions_io.annotate(
+            "warning",
+            f"the merged pull requests were not updated: {error.message}. Grant `pull-requests: write` "
+            "to the deploy job; the monitor catches up meanwhile.",
+            title="dualdeploy: record-deployment could not update pull requests",
+        )
+        return
+    for line in outcome.actions:
+        print(line)
+    waiting = [life.number for life in outcome.lives if deploy.component in life.waiting]
+    print(
+        f"pull requests: {len(outcome.lives)} waiting before, "
+        f"{len(outcome.lives) - len(waiting)} no longer waiting for {deploy.component}"
+    )
+    for warning in outcome.warnings:
+        actions_io.annotate("warning", warning, title="dualdeploy: record-deployment")
 
 
 def run_key_of(deployment) -> str | None:

@@ -1,0 +1,240 @@
+"""A merged pull request follows its deploy: record-deployment and the monitor update its comment
+and remove `requires-manual-deploy` once every impacted manual component runs the merge commit;
+`dualdeploy metrics` gives merge-to-deploy per pull request. Against the fake GitHub, on a git
+repository and a timeline the tests build (times known to the minute)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from dualdeploy.drift import Deployment
+from dualdeploy.markers import read_hidden_state
+from dualdeploy.pull_requests import (
+    ComponentDeploy,
+    PullRequestLife,
+    pull_request_metrics,
+    settle,
+    waiting_by_component,
+)
+from fakegithub import FakeGitHub
+from gitrepo import GitRepo, git_date
+from runner import Dualdeploy
+
+REPO = "octo/mono"
+MARKER = "<!-- dualdeploy:detect-agent-impact -->"
+CONFIG = """\
+version: 1
+components:
+  tenant-agent:
+    deploy: manual
+    paths: ["agents/tenant/**"]
+    deploy-workflow: deploy-agents.yml
+    owners: ["@octo/agents"]
+  customer-agent:
+    deploy: manual
+    paths: ["agents/customer/**"]
+    deploy-workflow: deploy-agents.yml
+monitor:
+  lag-target-minutes: 30
+"""
+T0 = datetime(2024, 1, 15, 9, 0, tzinfo=timezone.utc)
+pytestmark = pytest.mark.usefixtures("keep_request_count")
+
+
+def minutes(count: int) -> datetime:
+    return T0 + timedelta(minutes=count)
+
+
+def epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+# --- the pure part --------------------------------------------------------------------------------
+
+
+def test_metrics_on_a_timeline() -> None:
+    merged = [(1, 0, {"a": 10}), (2, 5, {"a": 20, "b": 65}), (3, 10, {"a": 100}), (4, 20, {})]
+    lives = [
+        PullRequestLife(
+            number,
+            manual=("a", "b") if number == 2 else ("a",),
+            merged_at=epoch(minutes(start)),
+            merge_commit=f"{number:040d}",
+            deployed={name: ComponentDeploy("f" * 40, epoch(minutes(at))) for name, at in deploys.items()},
+        )
+        for number, start, deploys in merged
+    ]
+    result = pull_request_metrics(lives, now=epoch(minutes(120)), target_minutes=30)
+    # #1: 10 min, #2: 60 min (its last component), #3: 90 min; #4 waits 100 min (> target).
+    assert (result.merged, result.deployed, result.waiting) == (4, 3, 1)
+    assert result.median == 3600 and result.p90 == 5400
+    assert result.within_target == 1 and result.share_within_target == 0.25
+    assert [p["merge_to_deploy_seconds"] for p in result.pulls] == [600, 3600, 5400, None]
+
+
+def test_a_pull_request_waiting_less_than_the_target_is_not_decided_yet() -> None:
+    life = PullRequestLife(1, manual=("a",), merged_at=epoch(T0), merge_commit="1" * 40)
+    result = pull_request_metrics([life], now=epoch(minutes(10)), target_minutes=30)
+    assert result.waiting == 1 and result.share_within_target is None and result.median is None
+
+
+def test_unknown_containment_never_counts_as_deployed() -> None:
+    life = PullRequestLife(1, manual=("a",), merged_at=epoch(T0), merge_commit="1" * 40)
+    deploys = {"a": [Deployment("a", "2" * 40, epoch(minutes(5)))]}
+    settled, unknown = settle(life, deploys, lambda deployed, merge: None)
+    assert settled.waiting == ("a",) and unknown == ["a"]
+    settled, unknown = settle(life, deploys, lambda deployed, merge: True)
+    assert settled.fully_deployed and settled.merge_to_deploy == 300 and unknown == []
+
+
+def test_waiting_lists_are_per_component_oldest_first() -> None:
+    lives = [
+        PullRequestLife(2, manual=("a",), merged_at=epoch(minutes(5)), merge_commit="2" * 40, title="second"),
+        PullRequestLife(1, manual=("a", "b"), merged_at=epoch(T0), merge_commit="1" * 40, title="first"),
+    ]
+    waiting = waiting_by_component(lives, epoch(minutes(65)))
+    assert [(p.number, p.age) for p in waiting["a"]] == [(1, 3900), (2, 3600)]
+    assert [p.number for p in waiting["b"]] == [1]
+
+
+# --- against the fake GitHub ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> GitRepo:
+    """main: base, then the merges of #1 (tenant) and #2 (customer), as merge commits."""
+    repo = GitRepo(tmp_path / "mono")
+    repo.commit(
+        "base",
+        {".github/dual-deploy.yml": CONFIG, "agents/tenant/a.ts": "1", "agents/customer/a.ts": "1"},
+        date=git_date(minutes(-60)),
+    )
+    for number, path, at in ((1, "agents/tenant/a.ts", 0), (2, "agents/customer/a.ts", 5)):
+        repo.checkout(f"pr{number}", new=True)
+        repo.commit(f"change {number}", {path: "2"}, date=git_date(minutes(at - 1)))
+        repo.checkout("main")
+        repo.git("merge", "--no-ff", "-q", "-m", f"Merge pull request #{number}", f"pr{number}")
+    return repo
+
+
+def merge_of(repo: GitRepo, number: int) -> str:
+    return repo.git("log", "--format=%H", f"--grep=Merge pull request #{number}$", "main").split()[0]
+
+
+def seed_pull(fake: FakeGitHub, repo: GitRepo, number: int, manual: list[str], merged_minute: int) -> None:
+    """A merged pull request as the suite leaves it after its closed event: labels and the comment."""
+    from dualdeploy.config import load_config
+    from dualdeploy.pull_requests import render_comment
+
+    merge = merge_of(repo, number)
+    fake.add_pull(
+        REPO,
+        number,
+        head_sha=repo.git("rev-parse", f"pr{number}"),
+        title=f"Change {number}",
+        labels=["agent-changes", "requires-manual-deploy", "bug"],
+        state="closed",
+        merged_at=minutes(merged_minute),
+        merge_commit_sha=merge,
+    )
+    life = PullRequestLife(number, manual=tuple(manual), merged_at=epoch(minutes(merged_minute)), merge_commit=merge)
+    state = life.to_state({"labels_added": ["agent-changes", "requires-manual-deploy"]})
+    config = load_config(repo.path / ".github/dual-deploy.yml")
+    fake.add_issue_comment(REPO, number, render_comment(life, config, f"https://github.com/{REPO}", state))
+    fake.add_issue_comment(REPO, number, "Please deploy soon", user="hubot")
+
+
+@pytest.fixture
+def fake(fake_github: FakeGitHub, repo: GitRepo) -> FakeGitHub:
+    fake_github.add_repo(REPO, head_sha=repo.head())
+    fake_github.now = minutes(30)
+    seed_pull(fake_github, repo, 1, ["tenant-agent"], 0)
+    seed_pull(fake_github, repo, 2, ["customer-agent"], 5)
+    return fake_github
+
+
+def ours(fake: FakeGitHub, number: int):
+    return [comment for comment in fake.comments(REPO, number) if comment.body.startswith(MARKER)]
+
+
+def labels(fake: FakeGitHub, number: int) -> set[str]:
+    return set(fake.issue(REPO, number).labels)
+
+
+def run(dualdeploy: Dualdeploy, fake: FakeGitHub, repo: GitRepo, *args: str, **env: str):
+    return dualdeploy(
+        args[0],
+        "--repo",
+        str(repo.path),
+        *args[1:],
+        env={**fake.env(), "GITHUB_RUN_ID": "77", "GITHUB_SHA": repo.head(), "DD_DEFAULT_BRANCH": "main", **env},
+    )
+
+
+def test_record_then_monitor_clear_each_pull_request_once_its_components_run_it(
+    dualdeploy: Dualdeploy, fake: FakeGitHub, repo: GitRepo
+) -> None:
+    # The deploy workflow deploys tenant-agent at main (which carries both merges) at minute 30.
+    result = run(dualdeploy, fake, repo, "record", "--component", "tenant-agent")
+    assert result.returncode == 0, result.stderr
+    assert labels(fake, 1) == {"agent-changes", "bug"}
+    assert labels(fake, 2) == {"agent-changes", "requires-manual-deploy", "bug"}
+    [first] = ours(fake, 1)
+    assert "Merged and deployed" in first.body
+    assert "deployed in [`" in first.body and "actions/runs/77" in first.body and "30 min after merge" in first.body
+    assert read_hidden_state(first.body)["deployed"]["tenant-agent"]["at"] == epoch(minutes(30))
+    [second] = ours(fake, 2)
+    assert "Merged, waiting for a deploy of `customer-agent`" in second.body
+
+    # customer-agent is deployed by other tooling at minute 50; the monitor catches up.
+    fake.now = minutes(50)
+    deployment = fake.add_deployment(REPO, sha=repo.head(), ref="main", environment="customer-agent")
+    fake.add_deployment_status(REPO, deployment.id, "success")
+    fake.now = minutes(55)
+    monitor = run(dualdeploy, fake, repo, "monitor", "--now", str(epoch(minutes(55))))
+    assert monitor.returncode == 0, monitor.stderr
+    assert labels(fake, 2) == {"agent-changes", "bug"}
+    [second] = ours(fake, 2)
+    assert "45 min after merge" in second.body
+    for number in (1, 2):
+        assert len(ours(fake, number)) == 1
+        assert [c.body for c in fake.comments(REPO, number) if c.user == "hubot"] == ["Please deploy soon"]
+
+    # A rerun of either changes nothing.
+    fake.reset_requests()
+    again = run(dualdeploy, fake, repo, "monitor", "--now", str(epoch(minutes(56))))
+    assert again.returncode == 0, again.stderr
+    assert not [r for r in fake.requests if r.method != "GET" and "/issues/" in r.path], fake.requests
+
+
+def test_metrics_json_pins_merge_to_deploy_per_pull_request(
+    dualdeploy: Dualdeploy, fake: FakeGitHub, repo: GitRepo
+) -> None:
+    fake.now = minutes(20)
+    deployment = fake.add_deployment(REPO, sha=merge_of(repo, 1), ref="main", environment="tenant-agent")
+    fake.add_deployment_status(REPO, deployment.id, "success")
+    result = run(dualdeploy, fake, repo, "metrics", "--format", "json", "--now", str(epoch(minutes(60))))
+    assert result.returncode == 0, result.stderr
+    shown = "\n".join(line for line in result.stdout.splitlines() if not line.startswith("::add-mask::"))
+    pulls = json.loads(shown)["pull_requests"]
+    assert (pulls["merged"], pulls["deployed"], pulls["waiting"]) == (2, 1, 1)
+    assert pulls["merge_to_deploy_seconds"] == {"median": 1200, "p90": 1200}
+    assert pulls["target_minutes"] == 30 and pulls["within_target"] == 1
+    assert pulls["share_within_target"] == 0.5  # #2 waits 55 min, past the 30 min target
+    assert [(p["number"], p["merge_to_deploy_seconds"]) for p in pulls["pull_requests"]] == [(1, 1200), (2, None)]
+    assert labels(fake, 1) == {"agent-changes", "requires-manual-deploy", "bug"}  # metrics only read
+
+
+def test_shallow_knowledge_keeps_the_pull_request_waiting(
+    dualdeploy: Dualdeploy, fake: FakeGitHub, repo: GitRepo
+) -> None:
+    """record-deployment of a commit that does not carry the merge leaves the pull request alone."""
+    base = repo.git("rev-list", "--max-parents=0", "HEAD")
+    result = run(dualdeploy, fake, repo, "record", "--component", "tenant-agent", "--sha", base)
+    assert result.returncode == 0, result.stderr
+    assert labels(fake, 1) == {"agent-changes", "requires-manual-deploy", "bug"}
+    assert "Merged, waiting for a deploy of `tenant-agent`" in ours(fake, 1)[0].body
