@@ -293,8 +293,9 @@ def test_metrics_count_every_deployment_in_the_window_however_many(
     tenant, support, billing = report["components"]
     assert tenant["deploys"] == 151  # the 150 and the fixture's deploy five hours ago
     assert (support["deploys"], billing["deploys"]) == (1, 1)
-    # Every environment in one read, the window in two pages, whatever the number of deployments.
-    assert [request.path for request in fake.requests] == ["/graphql"] * 3
+    # Every environment in one read, the window in two pages, whatever the number of deployments;
+    # then the merged pull requests: those still waiting, and those labelled in the window.
+    assert [request.path for request in fake.requests] == ["/graphql"] * 3 + ["/repos/acme/mono/issues"] * 2
     assert f"GitHub API requests: {len(fake.requests)}" in run.stderr
 
 

@@ -427,11 +427,13 @@ class PullRequestDesk:
         """Closed pull requests that still carry `requires-manual-deploy`, oldest first."""
         return self._listed([WAITING_LABEL], since=None)
 
-    def closed_since(self, since: int, *, skip: set[int] | None = None) -> list[TrackedPull]:
+    def closed_since(
+        self, since: int, *, skip: set[int] | None = None, labels: Sequence[str] = (CHANGES_LABEL, WAITING_LABEL)
+    ) -> list[TrackedPull]:
         """Closed pull requests labelled by the suite and updated since a time (for the metrics),
         except those in `skip` (already read this run)."""
         found: dict[int, TrackedPull] = {}
-        for label in (CHANGES_LABEL, WAITING_LABEL):
+        for label in labels:
             for tracked in self._listed([label], since=since, skip=set(found) | set(skip or ())):
                 found[tracked.issue.number] = tracked
         return sorted(found.values(), key=lambda t: t.issue.number)
@@ -600,7 +602,8 @@ def lives_in_window(
     """Every closed pull request the suite labelled and that changed since a time, with its deploys as
     they are now (settled in memory; nothing is written). `known`: lives already read this run."""
     lives = {life.number: life for life in known}
-    for tracked in desk.closed_since(since, skip=set(lives)):
+    # Those still labelled requires-manual-deploy are `known` (follow listed them): one listing more.
+    for tracked in desk.closed_since(since, skip=set(lives), labels=(CHANGES_LABEL,)):
         if tracked.problem:
             continue
         life, _unknown = settle(tracked.life, {name: deployments_of(name) for name in tracked.life.waiting}, contains)
