@@ -288,6 +288,23 @@ def _add_adoption_commands(commands) -> None:
         help="the branch deploys run on (default: the event's, else origin's HEAD, else main or master)",
     )
 
+    announce = commands.add_parser(
+        "announce",
+        help="create or update the one GitHub Discussion that announces the dual deployment (quick reference, links)",
+    )
+    announce.set_defaults(job="announce")
+    _add_common(announce)
+    _add_token(announce)
+    announce.add_argument(
+        "--category",
+        default=_env("DD_CATEGORY", "Announcements"),
+        help="the discussion category, by name (default: Announcements)",
+    )
+    _switch(
+        announce, "pin-issue", False, "keep one pinned issue instead of a discussion (GitHub cannot pin one by API)"
+    )
+    _switch(announce, "fail-on-notify-error", False, "exit 1 when Slack cannot be reached (default: a warning)")
+
     labels = commands.add_parser("labels", help="create or update the suite's labels, with colours and descriptions")
     labels.set_defaults(job="labels")
     _add_token(labels)

@@ -45,6 +45,7 @@ from dualdeploy.config import (
 from dualdeploy.dashboard import DashboardRow
 from dualdeploy.drift import Deployment, classify
 from dualdeploy.errors import EXIT_GAP, DualDeployError
+from dualdeploy.guides import RUNBOOK_PATH, STATUS_PATH, guide_values
 from dualdeploy.markers import HASH, MARKDOWN, CommentStyle, find_sections, section_body, update_section
 from dualdeploy.render import SafeMarkdown, render
 
@@ -99,14 +100,14 @@ TARGETS = (
     ),
     Target(
         "runbook",
-        "docs/DEPLOYMENT_RUNBOOK.md",
+        RUNBOOK_PATH,
         "runbook",
         "docs/runbook.md.j2",
         new_file_template="docs/runbook.new.md.j2",
     ),
     Target(
         "status",
-        "docs/DEPLOYMENT_STATUS.md",
+        STATUS_PATH,
         "status",
         "docs/status.md.j2",
         new_file_template="docs/status.new.md.j2",
@@ -336,11 +337,6 @@ def _relative_link(target_path: str, repo_path: str) -> SafeMarkdown:
     return SafeMarkdown(quote(posixpath.relpath(repo_path, start), safe="/#-._~"))
 
 
-def _anchor(heading: str) -> SafeMarkdown:
-    """The fragment GitHub gives a heading: lower case, punctuation other than '-' and '_' dropped."""
-    return SafeMarkdown(re.sub(r"[^a-z0-9 _-]", "", heading.lower()).replace(" ", "-"))
-
-
 @dataclass
 class DocsContext:
     """Everything the templates are given, for one config."""
@@ -351,37 +347,14 @@ class DocsContext:
     _fingerprint: str | None = field(default=None, init=False)
 
     def values(self, target: Target) -> dict[str, object]:
-        components = self.config.components
-        links = {
-            component.name: _relative_link(target.path, f".github/workflows/{component.deploy_workflow}")
-            for component in components
-            if component.deploy_workflow
-        }
-        return {
-            "config": self.config,
-            "source": SafeMarkdown(self.source),
-            "components": components,
-            "manual": self.config.manual_components(),
-            "auto": tuple(component for component in components if not component.manual),
-            "shared": self.config.shared,
-            "workflow_links": links,
-            "runbook_link": _relative_link(target.path, "docs/DEPLOYMENT_RUNBOOK.md"),
-            "status_link": _relative_link(target.path, "docs/DEPLOYMENT_STATUS.md"),
-            "config_link": _relative_link(target.path, self.source),
-            "quick_reference_link": _relative_link(target.path, self.config.docs.quick_reference),
-            "onboarding_link": _relative_link(target.path, self.config.docs.onboarding),
-            "group_users": {
-                group.name: tuple(c.name for c in self.config.manual_components() if group.name in c.uses)
-                for group in self.config.shared
-            },
-            "manual_workflows": tuple(
-                dict.fromkeys(c.deploy_workflow for c in self.config.manual_components() if c.deploy_workflow)
-            ),
-            "owner_handles": tuple(dict.fromkeys(owner for c in components for owner in c.owners)),
-            "audience": "assistant" if target.key in ("claude-md", "agents-md") else "people",
-            "rendered": SafeMarkdown,
-            "anchor": _anchor,
-        }
+        def link(path: str) -> SafeMarkdown:
+            return _relative_link(target.path, path)
+
+        values = guide_values(
+            self.config, self.source, link=link, workflow_link=lambda file: link(f".github/workflows/{file}")
+        )
+        values["audience"] = "assistant" if target.key in ("claude-md", "agents-md") else "people"
+        return values
 
     def body(self, target: Target, *, live: bool = True) -> str:
         values = self.values(target)
