@@ -300,9 +300,7 @@ def _add_adoption_commands(commands) -> None:
         default=_env("DD_CATEGORY", "Announcements"),
         help="the discussion category, by name (default: Announcements)",
     )
-    _switch(
-        announce, "pin-issue", False, "keep one pinned issue instead of a discussion (GitHub cannot pin one by API)"
-    )
+    _switch(announce, "pin-issue", False, "keep one pinned issue instead of a discussion (no API pins one)")
     _switch(announce, "fail-on-notify-error", False, "exit 1 when Slack cannot be reached (default: a warning)")
 
     labels = commands.add_parser("labels", help="create or update the suite's labels, with colours and descriptions")
