@@ -139,7 +139,8 @@ def test_plain_pull_request_from_a_fork_warns_and_points_to_the_example(fake: Fa
     result = run_detect(fake, workspace, tmp_path, base=base, head=head, event_name="pull_request")
     assert result.returncode == 0, result.stderr
     assert fake.comments(REPO, PULL) == [] and fake.requests == []
-    [warning] = [line for line in result.stdout.splitlines() if line.startswith("::warning ")]
+    # The model check may add its own warnings about the test's small repository; one is about the fork.
+    [warning] = [line for line in result.stdout.splitlines() if line.startswith("::warning ") and "read-only" in line]
     assert "fork someone/mono" in warning and "pull_request_target" in warning
     assert "examples/workflows/pr-fork-impact.yml" in warning
     assert "Manual deploy needed after merge" in result.summary
