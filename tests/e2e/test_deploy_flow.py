@@ -51,7 +51,9 @@ def monorepo(tmp_path: Path, clock: datetime) -> GitRepo:
 def fake(fake_github: FakeGitHub, monorepo: GitRepo, clock: datetime) -> FakeGitHub:
     """acme/mono, where every agent was deployed two hours ago at the initial commit."""
     fake_github.add_token(PRODUCTION_TOKEN, permissions={"contents": "read", "deployments": "read", "actions": "read"})
-    fake_github.add_token(AGENTS_TOKEN, permissions={"contents": "read", "deployments": "write"})
+    fake_github.add_token(
+        AGENTS_TOKEN, permissions={"contents": "read", "deployments": "write", "pull_requests": "write"}
+    )
     initial = monorepo.head()
     fake_github.add_repo(REPOSITORY, head_sha=initial)
     fake_github.now = clock - timedelta(hours=2)

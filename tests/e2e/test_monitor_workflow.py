@@ -34,7 +34,13 @@ MERGE_SUBJECT = "Teach the tenant agent about plans (#42)"
 MARKER = "<!-- dualdeploy:monitor-alert -->"
 # act masks every secret value wherever it appears in its log: a long, distinctive token.
 MONITOR_TOKEN = "ghs_e2eMonitorAgentsIssuesWriteToken0123456789"
-MONITOR_PERMISSIONS = {"contents": "read", "issues": "write", "deployments": "read", "actions": "read"}
+MONITOR_PERMISSIONS = {
+    "contents": "read",
+    "issues": "write",
+    "pull_requests": "write",
+    "deployments": "read",
+    "actions": "read",
+}
 
 
 @pytest.fixture
