@@ -9,7 +9,6 @@ from datetime import datetime
 from pathlib import Path
 
 EXAMPLE_MONOREPO = Path(__file__).resolve().parents[1] / "examples" / "monorepo"
-EXAMPLE_WORKFLOWS = EXAMPLE_MONOREPO.parent / "workflows"
 CONFIG_PATH = ".github/dual-deploy.yml"
 EXAMPLE_CONFIG = (EXAMPLE_MONOREPO / CONFIG_PATH).read_text()
 T0 = 1_700_000_000  # 2023-11-14 22:13:20 UTC, where the dated histories of the tests start
@@ -81,11 +80,9 @@ class GitRepo:
 
 
 def example_monorepo(path: Path, *, date: str | None = None) -> GitRepo:
-    """The bundled example monorepo copied to `path`, with the example workflows in .github/workflows/,
-    all of it in one commit "Initial monorepo"."""
+    """The bundled example monorepo copied to `path` (its .github/workflows/ links to the example
+    workflows, copied as files), all of it in one commit "Initial monorepo"."""
     shutil.copytree(EXAMPLE_MONOREPO, path)
-    for workflow in sorted(EXAMPLE_WORKFLOWS.glob("*.yml")):
-        shutil.copy(workflow, path / ".github" / "workflows" / workflow.name)
     repo = GitRepo(path)
     repo.commit("Initial monorepo", date=date)
     return repo

@@ -12,6 +12,8 @@ import pytest
 from gitrepo import CONFIG_PATH, GitRepo, example_monorepo
 from runner import Dualdeploy, run_process
 
+ROOT = Path(__file__).resolve().parents[1]
+
 SOURCES = {
     "server/src/index.ts": "api",
     "server/src/lib/db.ts": "db",
@@ -373,10 +375,13 @@ def test_uncovered_folders_are_info_and_only_on_request(tmp_path: Path) -> None:
 
 def test_the_example_monorepo_and_its_workflows_pass(tmp_path: Path) -> None:
     repo = example_monorepo(tmp_path / "mono")
-    assert (repo.path / ".github/workflows/deploy-agents.yml").is_file()
+    assert not (repo.path / ".github/workflows/deploy-agents.yml").is_symlink()
     result = check(repo)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "agrees with the repository" in result.stdout
+    # and where it lives in this repository, its workflows linked from examples/workflows/
+    here = run_process("check", "--repo", "examples/monorepo", "--format", "json", cwd=ROOT)
+    assert (here.returncode, here.stdout) == (0, '{"findings": []}\n'), here.stdout + here.stderr
 
 
 # --- inside detect-agent-impact: warnings, never a failure ------------------------------------------

@@ -15,7 +15,6 @@ from dualdeploy import actions_io
 from dualdeploy.checks import ERROR, Finding, annotations, check_report, has_errors
 from dualdeploy.errors import EXIT_GAP, EXIT_OK
 from dualdeploy.jobs import common
-from dualdeploy.render import render, render_text
 
 
 def run(args: argparse.Namespace) -> int:
@@ -29,11 +28,15 @@ def run(args: argparse.Namespace) -> int:
             print(line)
         print(summary_line(findings), file=sys.stderr)
     else:
+        from dualdeploy.render import render_text
+
         print(render_text("check.txt.j2", **check_report(config, findings)), end="")
         if actions_io.in_actions():
             for line in annotations(findings):
                 print(line)
     if actions_io.in_actions() and findings:
+        from dualdeploy.render import render
+
         actions_io.append_summary(render("check_findings.md.j2", findings=findings, config=config.path))
     return EXIT_GAP if has_errors(findings) else EXIT_OK
 
