@@ -224,7 +224,9 @@ def test_text_table_locally(dualdeploy: Dualdeploy, fake_github: FakeGitHub, sce
     assert table["tenant-agent"].endswith("stale (1 behind for 1 h 43 min)")
     assert table["api"].endswith("in sync") and table["support-agent"].endswith("deploying")
     assert table["billing-agent"].split()[2] == "-" and table["billing-agent"].endswith("unknown")
-    assert "billing-agent: no successful deployment of environment 'billing-agent' yet" in lines
+    assert "billing-agent: no successful deployment of environment 'billing-agent' yet; fix: record deployments" in (
+        result.stdout
+    )
     assert result.summary == ""  # no job summary outside Actions
     assert "::" not in result.stdout
 

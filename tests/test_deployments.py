@@ -214,19 +214,20 @@ def test_the_providers_queries_are_valid_against_githubs_schema() -> None:
         assert graphql.validate(schema, graphql.parse(query)) == []
 
 
-def test_a_token_without_deployments_permission_is_unknown_naming_it(fake: FakeGitHub) -> None:
+def test_a_token_without_deployments_permission_fails_naming_it(fake: FakeGitHub) -> None:
     deploy(fake, sha(1), "success")
     fake.add_token("nodeploy", permissions={"contents": "read"})
-    deployment = reader_for(fake, token="nodeploy").read(component())
-    assert deployment.sha is None
-    assert "FORBIDDEN" in deployment.reason and "`deployments: read`" in deployment.reason
+    with pytest.raises(github.PermissionMissing) as raised:
+        reader_for(fake, token="nodeploy").read(component())
+    assert "FORBIDDEN" in str(raised.value) and "`deployments: read`" in str(raised.value)
 
 
-def test_github_down_is_unknown_not_a_crash(fake: FakeGitHub) -> None:
+def test_github_down_fails_not_unknown(fake: FakeGitHub) -> None:
     fake.fail_next("POST", r"/graphql$", 502, times=50)
     client = github.connect("test-token", base_url=fake.url, budget_seconds=0.1)
-    deployment = DeploymentReader(client.get_repo(REPO)).read(component())
-    assert deployment.sha is None and "could not read the deployments" in deployment.reason
+    with pytest.raises(github.GitHubError) as raised:
+        DeploymentReader(client.get_repo(REPO)).read(component())
+    assert "could not read the deployments" in str(raised.value) and raised.value.exit_status == 2
 
 
 def test_a_passing_5xx_is_retried(fake: FakeGitHub) -> None:
@@ -238,6 +239,14 @@ def test_a_passing_5xx_is_retried(fake: FakeGitHub) -> None:
 def test_without_a_token_github_sources_are_unknown() -> None:
     deployment = DeploymentReader(None).read(component())
     assert deployment.sha is None and "no GitHub token" in deployment.reason
+    assert "`github-token`" in deployment.fix
+
+
+def test_without_a_token_where_one_is_required_github_sources_fail() -> None:
+    with pytest.raises(DualDeployError) as raised:
+        DeploymentReader(None, token_required=True).read(component())
+    assert "no GitHub token" in str(raised.value) and "`deployed-shas`" in str(raised.value)
+    assert raised.value.exit_status == 2
 
 
 # --- workflow -----------------------------------------------------------------------------------
@@ -319,17 +328,18 @@ def test_workflow_without_a_successful_run_is_unknown(fake: FakeGitHub, source: 
     assert "deploy-agents.yml" in deployment.reason and "main" in deployment.reason
 
 
-def test_missing_workflow_is_unknown(fake: FakeGitHub) -> None:
-    deployment = reader_for(fake).read(component(deployed=DeployedSource("workflow", workflow="nope.yml")))
-    assert deployment.sha is None
-    assert "HTTP 404" in deployment.reason and "'nope.yml'" in deployment.reason
+def test_missing_workflow_fails(fake: FakeGitHub) -> None:
+    with pytest.raises(github.GitHubError) as raised:
+        reader_for(fake).read(component(deployed=DeployedSource("workflow", workflow="nope.yml")))
+    assert "HTTP 404" in str(raised.value) and "'nope.yml'" in str(raised.value)
 
 
 def test_workflow_token_without_actions_permission(fake: FakeGitHub) -> None:
     run(fake, sha(1), minutes=0)
     fake.add_token("noactions", permissions={"contents": "read", "deployments": "read"})
-    deployment = reader_for(fake, token="noactions").read(component(deployed=WORKFLOW))
-    assert deployment.sha is None and "`actions: read`" in deployment.reason
+    with pytest.raises(github.PermissionMissing) as raised:
+        reader_for(fake, token="noactions").read(component(deployed=WORKFLOW))
+    assert "`actions: read`" in str(raised.value)
 
 
 # --- deployed-shas ------------------------------------------------------------------------------

@@ -182,7 +182,7 @@ def test_target_is_what_the_auto_components_run(mono: GitRepo, fake: FakeGitHub,
 def test_exit_statuses_and_outputs(mono: GitRepo, fake: FakeGitHub, monitor) -> None:
     nothing = monitor(now=at())
     assert nothing.returncode == 0
-    assert nothing.outputs == {"overdue": "[]", "issue-url": ""}
+    assert nothing.outputs == {"overdue": "[]", "unknown": "[]", "issue-url": ""}
 
     merge = change(mono, TENANT, "Tenant plans (#42)", at(hours=-2))
     overdue = monitor(now=at())
@@ -238,7 +238,9 @@ def test_read_only_token_warns_in_one_line_naming_issues_write(mono: GitRepo, fa
 
 def test_without_a_token_it_is_a_dry_run(mono: GitRepo, fake: FakeGitHub, monitor) -> None:
     change(mono, TENANT, "Tenant plans", at(hours=-2))
-    run = monitor("--deployed-shas", json.dumps(dict.fromkeys(AGENTS, mono.git("rev-parse", "HEAD~1"))), token="")
+    given = json.dumps(dict.fromkeys(AGENTS, mono.git("rev-parse", "HEAD~1")))
+    # Production's commit given too: nothing needs GitHub, so no token is no problem.
+    run = monitor("--deployed-shas", given, "--target-sha", "HEAD", token="")
     assert run.returncode == 1 and run.overdue == ["tenant-agent"]
     assert "dry run (no token)" in run.stdout
     assert fake.requests == []
@@ -607,3 +609,57 @@ def test_two_runs_at_the_same_moment_leave_one_open_issue(mono: GitRepo, fake: F
     assert result.returncode == 1, result.stderr
     [same] = alert_issues(fake)
     assert same.number == 1 and "This follows" not in same.body
+
+
+# --- what the monitor cannot see ---------------------------------------------------------------
+
+
+def hide_billing(mono: GitRepo) -> None:
+    """billing-agent reads an environment nobody deploys to: the monitor cannot tell what it runs."""
+    config = (mono.path / CONFIG).read_text()
+    config = config.replace(
+        'owners: ["@acme/billing-team"]',
+        'owners: ["@acme/billing-team"]\n    deployed: {github-deployment: billing-prod}',
+    )
+    mono.commit("billing-agent deploys to billing-prod", {CONFIG: config}, date=at(hours=-4).isoformat())
+
+
+def test_unknown_fails_and_has_its_own_section_in_the_alert(mono: GitRepo, fake: FakeGitHub, monitor) -> None:
+    hide_billing(mono)
+    run = monitor(now=at())
+    assert run.returncode == 1 and run.overdue == []
+    assert json.loads(run.outputs["unknown"]) == ["billing-agent"]
+    assert "dualdeploy: error: cannot tell what billing-agent runs: no successful deployment of environment " in (
+        run.stderr
+    )
+    [issue] = alert_issues(fake)
+    assert issue.title == "Cannot tell what runs: billing-agent"
+    body = plain(issue.body)
+    assert "## ❔ Cannot tell what runs" in body and "overdue for a manual deploy" not in body
+    assert "### `billing-agent`: cannot tell what runs" in body
+    assert "- Why: no successful deployment of environment 'billing-prod' yet" in body
+    assert "- Fix: record deployments with `record-deployment`" in body
+
+    # Something overdue as well: both sections, one issue.
+    change(mono, TENANT, "Tenant plans", at(hours=-2))
+    both = monitor(now=at(minutes=5))
+    assert both.returncode == 1 and both.overdue == ["tenant-agent"]
+    [issue] = alert_issues(fake)
+    assert issue.title == "Agent not deployed: tenant-agent; cannot tell what runs: billing-agent"
+    assert "overdue for a manual deploy" in plain(issue.body) and "## ❔ Cannot tell what runs" in plain(issue.body)
+    assert "Cannot tell what runs: `billing-agent`" in plain(fake.comments(REPO, issue.number)[-1].body)
+
+    # Once the monitor can see it and the agents are deployed, the issue closes.
+    deploy(fake, "billing-prod", mono.head(), at(minutes=6))
+    deploy(fake, "tenant-agent", mono.head(), at(minutes=6))
+    fake.now = at(minutes=10)
+    done = monitor(now=at(minutes=10))
+    assert done.returncode == 0 and alert_issues(fake) == []
+
+
+def test_on_unknown_warn_keeps_it_out_of_the_issue(mono: GitRepo, fake: FakeGitHub, monitor) -> None:
+    hide_billing(mono)
+    run = monitor("--on-unknown", "warn", now=at())
+    assert run.returncode == 0 and alert_issues(fake) == []
+    [warning] = [line for line in run.stdout.splitlines() if line.startswith("::warning")]
+    assert "cannot tell what billing-agent runs" in warning and "fix: " in warning

@@ -179,12 +179,17 @@ def test_without_a_token_it_is_a_dry_run(dualdeploy: Dualdeploy, repo: GitRepo) 
         f"dry run (no token): would record tenant-agent at {repo.head()[:12]} "
         "in environment 'tenant-agent' as success\n"
     )
+    # In a workflow nothing would be recorded, and every later check would go blind: fail instead.
+    in_actions = record(dualdeploy, None, repo, "--component", "tenant-agent")
+    assert in_actions.returncode == 2
+    assert "no GitHub token" in in_actions.stderr and "deployments: write" in in_actions.stderr
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (("--component", "tenant-agnet"), "no component 'tenant-agnet'"),
+        (("--component", "tenant-agnet"), "did you mean 'tenant-agent'?"),
         (("--component", "tenant-agent", "--state", "done"), "state: must be one of in_progress, queued"),
         (("--component", "tenant-agent", "--sha", "nope"), "--sha 'nope' is not a commit"),
         ((), "the following arguments are required: --component"),

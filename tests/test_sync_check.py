@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -154,39 +155,72 @@ def test_a_component_deploying_now_is_not_yet_in_sync(dualdeploy: Dualdeploy, fa
     assert not annotations(result, "error")
 
 
-def test_unknown_is_not_in_sync_and_warns(dualdeploy: Dualdeploy, fake_github: FakeGitHub, repo: GitRepo) -> None:
+def test_unknown_fails_at_once_naming_the_cause_and_the_fix(
+    dualdeploy: Dualdeploy, fake_github: FakeGitHub, repo: GitRepo
+) -> None:
     fake_github.add_repo(REPO)
     seed(fake_github, "support-agent", repo.git("rev-parse", "HEAD~2"))
     seed(fake_github, "billing-agent", repo.head(), state="failure")
-    result = sync_check(dualdeploy, fake_github, repo, "--components", "support-agent,billing-agent", as_process=True)
-    assert result.returncode == 0, result.stderr
+    # Well within the grace period: an unknown component fails at once all the same.
+    result = sync_check(
+        dualdeploy, fake_github, repo, "--components", "support-agent,billing-agent", now=LANDED, as_process=True
+    )
+    assert result.returncode == 1, result.stderr
     assert result.outputs["in-sync"] == "false" and json.loads(result.outputs["stale"]) == []
-    [warning] = annotations(result, "warning")
-    assert "billing-agent: deployed commit unknown: no successful deployment of environment 'billing-agent'" in warning
+    assert json.loads(result.outputs["unknown"]) == ["billing-agent"]
+    [error] = annotations(result, "error")
+    assert "cannot tell what billing-agent runs: no successful deployment of environment 'billing-agent'" in error
+    assert "fix: record deployments with `record-deployment`" in error
+    assert not annotations(result, "warning")
+    [line] = result.stderr.splitlines()[:-1] or result.stderr.splitlines()
+    assert line.startswith("dualdeploy: error: cannot tell what billing-agent runs: no successful deployment")
+    assert "`on-unknown: warn` while adopting" in line
     assert "1 unknown" in result.stdout
-    assert "❔ unknown" in result.summary
+    assert "❔ unknown" in result.summary and "Fix: record deployments" in result.summary
+    assert "Fails (on-unknown: fail)" in re.sub(r"\\(.)", r"\1", result.summary)
 
 
-def test_unreadable_deployments_are_unknown_not_a_crash(
+def test_on_unknown_warn_exits_zero_with_a_warning(
+    dualdeploy: Dualdeploy, fake_github: FakeGitHub, repo: GitRepo
+) -> None:
+    fake_github.add_repo(REPO)
+    seed(fake_github, "support-agent", repo.git("rev-parse", "HEAD~2"))
+    result = sync_check(
+        dualdeploy, fake_github, repo, "--components", "support-agent,billing-agent", DD_ON_UNKNOWN="warn"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.outputs["in-sync"] == "false"
+    [warning] = annotations(result, "warning")
+    assert "cannot tell what billing-agent runs" in warning and "fix: " in warning
+    assert not annotations(result, "error")
+    assert sync_check(dualdeploy, fake_github, repo, "--on-unknown", "maybe").returncode == 2
+
+
+def test_unreadable_deployments_fail_naming_the_permission(
     dualdeploy: Dualdeploy, fake: FakeGitHub, repo: GitRepo
 ) -> None:
     fake.add_token("nodeploy", permissions={"contents": "read"})
     result = sync_check(dualdeploy, fake, repo, GITHUB_TOKEN="nodeploy")
-    assert result.returncode == 0, result.stderr
-    assert result.outputs["in-sync"] == "false"
-    assert len(annotations(result, "warning")) == 3
-    assert "`deployments: read`" in annotations(result, "warning")[0]
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.splitlines()
+    assert "FORBIDDEN" in line and "`deployments: read`" in line
 
 
 def test_deployed_shas_input_without_a_token(dualdeploy: Dualdeploy, repo: GitRepo) -> None:
     base = repo.git("rev-parse", "HEAD~2")
     given = json.dumps({"tenant-agent": repo.head(), "support-agent": base})
-    result = sync_check(dualdeploy, None, repo, "--deployed-shas", given)
+    result = sync_check(dualdeploy, None, repo, "--deployed-shas", given, "--components", "tenant-agent,support-agent")
     assert result.returncode == 0, result.stderr
     assert "tenant-agent: in_sync" in result.stdout and "support-agent: in_sync" in result.stdout
-    # billing-agent: neither given nor readable without a token
-    assert "billing-agent: unknown - no GitHub token" in result.stdout
-    assert result.outputs["in-sync"] == "false"
+    assert result.outputs["in-sync"] == "true"
+    # On a laptop, billing-agent (neither given nor readable without a token) is unknown: exit 1.
+    local = sync_check(dualdeploy, None, repo, "--deployed-shas", given, GITHUB_ACTIONS=None)
+    assert local.returncode == 1, local.stderr
+    assert "billing-agent: unknown - no GitHub token" in local.stdout
+    # In Actions a missing token is a broken workflow: exit 2, the fix in one line.
+    actions = sync_check(dualdeploy, None, repo, "--deployed-shas", given)
+    assert actions.returncode == 2
+    assert "no GitHub token" in actions.stderr and "`github-token`" in actions.stderr
 
 
 def test_report_file_lists_every_component(dualdeploy: Dualdeploy, fake: FakeGitHub, repo: GitRepo) -> None:

@@ -63,7 +63,34 @@ def alert_item(config: Config, drift: Drift, *, waited: str, repo_url: str | Non
     )
 
 
-def issue_title(overdue: list[Drift]) -> str:
-    """The alert issue's title follows the overdue set (the issue is found by its marker, not by this)."""
+@dataclass(frozen=True)
+class BlindItem:
+    """A component whose deployed commit cannot be established: why, and what makes it known."""
+
+    name: str
+    source: str
+    reason: str
+    fix: str
+    owners: object
+
+
+def blind_item(config: Config, drift: Drift) -> BlindItem:
+    """What the alert issue's "cannot tell what runs" section shows of one unknown component."""
+    component = config.component(drift.component)
+    return BlindItem(
+        name=component.name,
+        source=drift.deployment.source,
+        reason=drift.reason,
+        fix=drift.fix,
+        owners=owners_markdown(component),
+    )
+
+
+def issue_title(overdue: list[Drift], unknown: list[Drift] = ()) -> str:
+    """The alert issue's title follows the overdue (and unknown) set; the issue is found by its marker."""
     names = ", ".join(drift.component for drift in overdue)
-    return ("Agents not deployed: " if len(overdue) > 1 else "Agent not deployed: ") + names
+    blind = ", ".join(drift.component for drift in unknown)
+    if not overdue:
+        return "Cannot tell what runs: " + blind
+    title = ("Agents not deployed: " if len(overdue) > 1 else "Agent not deployed: ") + names
+    return f"{title}; cannot tell what runs: {blind}" if unknown else title

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from dualdeploy.changes import Git, History
 from dualdeploy.config import Component, Config
 from dualdeploy.deployments import DeploymentReader
-from dualdeploy.drift import ComponentPaths, Deployment, Drift, classify, relevant_commits
+from dualdeploy.drift import UNKNOWN, ComponentPaths, Deployment, Drift, classify, relevant_commits
 from dualdeploy.errors import DualDeployError
 
 READ_WORKERS = 8
@@ -91,3 +91,24 @@ def production_target(git: Git, config: Config, reader: DeploymentReader, target
         return git.resolve(git.default_branch(), what="default branch")
     except DualDeployError:
         return git.resolve("HEAD")
+
+
+# --- what the suite cannot see ------------------------------------------------------------------
+
+
+def unknown_drifts(drifts) -> list[Drift]:
+    """The components whose deployed commit could not be established: never a pass."""
+    return [drift for drift in drifts if drift.status == UNKNOWN]
+
+
+def unknown_line(drift: Drift) -> str:
+    """One component the suite cannot see: the cause and the fix, in one line."""
+    return f"cannot tell what {drift.component} runs: {drift.reason}; fix: {drift.fix}"
+
+
+def blind_line(unknown: list[Drift]) -> str:
+    """Every component the suite cannot see, in the one line a failing run ends with."""
+    if len(unknown) == 1:
+        return unknown_line(unknown[0])
+    causes = "; ".join(f"{drift.component}: {drift.reason} (fix: {drift.fix})" for drift in unknown)
+    return f"cannot tell what {len(unknown)} components run: {causes}"

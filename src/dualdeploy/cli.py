@@ -130,6 +130,14 @@ def _add_state_options(parser: argparse.ArgumentParser, components_help: str) ->
     parser.add_argument("--components", default=_env("DD_COMPONENTS"), help=components_help)
 
 
+def _add_on_unknown(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--on-unknown",
+        default=_env("DD_ON_UNKNOWN", "fail"),
+        help="when a component's deployed commit cannot be established: fail (exit 1) or warn (default: fail)",
+    )
+
+
 def _add_state_commands(commands) -> None:
     """The commands that read what is deployed: sync-check, status, record."""
     sync = commands.add_parser(
@@ -145,7 +153,14 @@ def _add_state_commands(commands) -> None:
         help="a stale component fails only once its oldest pending commit is older (default: 5)",
     )
     sync.add_argument("--on-stale", default=_env("DD_ON_STALE", "fail"), help="fail (exit 1) or warn (default: fail)")
+    _add_on_unknown(sync)
     sync.add_argument("--report", default=_env("DD_REPORT"), help="where to write the JSON report")
+    sync.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default=_env("DD_FORMAT", "text"),
+        help="json: the report on stdout, the text on stderr (default: text)",
+    )
     _switch(sync, "fail-on-notify-error", False, "exit 1 when Slack cannot be reached (default: a warning)")
 
     status = commands.add_parser(
@@ -184,6 +199,7 @@ def _add_state_commands(commands) -> None:
                 help="one alert issue, or one per component (default: the config's)",
             )
             _switch(watch, "fail-on-overdue", True, "exit 1 when something is overdue")
+            _add_on_unknown(watch)
             _switch(watch, "metrics", True, "compute the lag metrics (default: on)")
             _switch(watch, "pull-requests", True, "catch up: update the merged PRs deploys carry (default: on)")
             _switch(watch, "fail-on-notify-error", False, "exit 1 when Slack cannot be reached (default: a warning)")

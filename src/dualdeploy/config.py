@@ -159,6 +159,24 @@ class Config:
             f"no component {name!r} in {self.path}; its components are: {', '.join(known)}{_did_you_mean(name, known)}"
         )
 
+    def check_names(self, names, key: str) -> None:
+        """Every name a user typed (deployed-shas keys, job results) must be a component: a typo is
+        an error that suggests the name, never a key silently ignored."""
+        known = [component.name for component in self.components]
+        for name in names:
+            if name not in known:
+                raise DualDeployError(
+                    f"no component {name!r} in {self.path}; its components are: {', '.join(known)}"
+                    f"{_did_you_mean(name, known)}",
+                    key=key,
+                )
+
+    def resembles(self, word: str) -> str | None:
+        """The component a word is close to (a typo of it), if any."""
+        names = {component.name.lower(): component.name for component in self.components}
+        close = difflib.get_close_matches(word.lower().replace("_", "-"), list(names), n=1, cutoff=0.8)
+        return names[close[0]] if close else None
+
     def manual_components(self) -> tuple[Component, ...]:
         return tuple(component for component in self.components if component.manual)
 

@@ -43,6 +43,7 @@ class DashboardRow:
     reason: str
     deploy_url: str | None
     deploy_label: str
+    fix: str = ""  # what makes an unknown component known
 
     @property
     def pending_count(self) -> int:
@@ -97,6 +98,7 @@ def build_rows(
                 icon=icon,
                 status_text=SafeMarkdown(text),  # the suite's own words and numbers
                 reason=drift.reason,
+                fix=drift.fix,
                 deploy_url=component.deploy_url(repo_url),
                 deploy_label=f"Run {component.deploy_workflow}"
                 if component.deploy_workflow
@@ -165,5 +167,5 @@ def format_table(target: str, rows: list[DashboardRow]) -> str:
     lines += ["  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip() for line in table]
     for row in rows:
         if row.reason:
-            lines.append(f"{row.name}: {row.reason}")
+            lines.append(f"{row.name}: {row.reason}" + (f"; fix: {row.fix}" if row.fix else ""))
     return "\n".join(lines)

@@ -34,6 +34,15 @@ URL_TIMEOUT_SECONDS = 5.0
 SHA = re.compile(r"^[0-9a-f]{7,40}$")
 WAITING_STATES = ("in_progress", "queued", "pending", "waiting")
 DEPLOYMENT_PERMISSION = "deployments: read"
+NO_TOKEN_FIX = (
+    "pass `github-token` (the actions default to the job's token; grant `deployments: read`, "
+    "and `actions: read` for a workflow source) or give `deployed-shas`"
+)
+WORKFLOW_FIX = (
+    "check the workflow and job named under `deployed:` in the config, or give `deployed-shas`; "
+    "`on-unknown: warn` while adopting"
+)
+URL_FIX = "make the version URL under `deployed:` answer with the commit, or give `deployed-shas`"
 NEWEST_FIRST = "orderBy: {field: CREATED_AT, direction: DESC}"
 LATEST_FIELDS = "commitOid environment createdAt latestStatus { state createdAt logUrl environmentUrl }"
 # A deployment GitHub marked inactive (a newer one succeeded) still succeeded once: its statuses say when.
@@ -102,8 +111,11 @@ class DeploymentReader:
         default_branch: str = "main",
         given: Mapping[str, str] | None = None,
         url_timeout: float = URL_TIMEOUT_SECONDS,
+        token_required: bool = False,
     ) -> None:
         self.repo = repo  # a PyGithub Repository, or None without a token
+        # In Actions a missing token is a broken workflow, not a local dry run: fail, do not guess.
+        self.token_required = token_required
         self._default_branch = default_branch
         # environment -> (newest deployments, whether older ones exist), or the error reading them
         self._latest: dict[str, tuple[list[dict], bool] | DualDeployError] = {}
@@ -116,21 +128,27 @@ class DeploymentReader:
         label = describe(source)
         if component.name in self.given:
             return Deployment(component.name, self.given[component.name], source="deployed-shas input")
-        try:
-            if source.kind == "url":
-                return self._from_url(component.name, source, label)
-            if self.repo is None:
-                return Deployment(
-                    component.name,
-                    None,
-                    source=label,
-                    reason="no GitHub token, so deployments cannot be read (pass deployed-shas or a token)",
+        if source.kind == "url":
+            return self._from_url(component.name, source, label)
+        if self.repo is None:
+            if self.token_required:
+                raise DualDeployError(
+                    f"no GitHub token, so the deployed commit of {component.name} ({label}) cannot be read; "
+                    f"{NO_TOKEN_FIX}",
+                    key="github-token",
                 )
-            if source.kind == "workflow":
-                return self._from_workflow(component.name, source, label)
-            return self._from_github_deployment(component.name, source, label)
-        except DualDeployError as error:
-            return Deployment(component.name, None, source=label, reason=error.message)
+            return Deployment(
+                component.name,
+                None,
+                source=label,
+                reason="no GitHub token, so deployments cannot be read",
+                fix=NO_TOKEN_FIX,
+            )
+        # A GitHub call that fails raises (exit 2, the cause classified): only "GitHub has no
+        # deployment for it" makes a component unknown.
+        if source.kind == "workflow":
+            return self._from_workflow(component.name, source, label)
+        return self._from_github_deployment(component.name, source, label)
 
     def _from_github_deployment(self, name: str, source: DeployedSource, label: str) -> Deployment:
         environment = source.environment or name
@@ -266,7 +284,11 @@ class DeploymentReader:
                 for run in workflow.get_runs(branch=self.default_branch, status="success"):
                     return Deployment(name, run.head_sha, _epoch(run.updated_at), label, url=run.html_url)
                 return Deployment(
-                    name, None, source=label, reason=f"no successful run of {source.workflow} on {self.default_branch}"
+                    name,
+                    None,
+                    source=label,
+                    reason=f"no successful run of {source.workflow} on {self.default_branch}",
+                    fix=WORKFLOW_FIX,
                 )
             for index, run in enumerate(workflow.get_runs(branch=self.default_branch, status="completed")):
                 if index >= MAX_RUNS_SCANNED:
@@ -279,6 +301,7 @@ class DeploymentReader:
             None,
             source=label,
             reason=f"no run of {source.workflow} on {self.default_branch} where job {source.job!r} succeeded",
+            fix=WORKFLOW_FIX,
         )
 
     def _from_url(self, name: str, source: DeployedSource, label: str) -> Deployment:
@@ -289,16 +312,16 @@ class DeploymentReader:
             with urllib.request.urlopen(request, timeout=self.url_timeout) as response:  # noqa: S310 (config's URL)
                 body = response.read(1_000_000)
         except urllib.error.HTTPError as error:
-            return Deployment(name, None, source=label, reason=f"{source.url} answered HTTP {error.code}")
+            return Deployment(name, None, source=label, reason=f"{source.url} answered HTTP {error.code}", fix=URL_FIX)
         except (urllib.error.URLError, TimeoutError, OSError, http.client.HTTPException) as error:
             reason = getattr(error, "reason", error)
-            return Deployment(name, None, source=label, reason=f"{source.url} did not answer ({reason})")
+            return Deployment(name, None, source=label, reason=f"{source.url} did not answer ({reason})", fix=URL_FIX)
         try:
             value: object = json.loads(body)
             for part in (source.field or "").split("."):
                 value = value.get(part) if isinstance(value, dict) else None
         except ValueError:
-            return Deployment(name, None, source=label, reason=f"{source.url} did not return JSON")
+            return Deployment(name, None, source=label, reason=f"{source.url} did not return JSON", fix=URL_FIX)
         sha = str(value).strip().lower() if isinstance(value, str) else ""
         if not SHA.match(sha):
             return Deployment(
@@ -306,6 +329,7 @@ class DeploymentReader:
                 None,
                 source=label,
                 reason=f"{source.url} has no commit sha at {source.field!r} (got {str(value)[:40]!r})",
+                fix=URL_FIX,
             )
         return Deployment(name, sha, source=label, url=source.url)
 

@@ -21,6 +21,12 @@ DIVERGED = "diverged"
 UNKNOWN = "unknown"
 DEPLOYING = "deploying"
 
+# What makes a deployed commit known, when the source gave no more specific advice.
+UNKNOWN_FIX = (
+    "record deployments with `record-deployment`, set `deployed:` in the config, or give `deployed-shas`; "
+    "`on-unknown: warn` while adopting"
+)
+
 STATUS_LABELS = {IN_SYNC: "in sync", STALE: "stale", DIVERGED: "diverged", UNKNOWN: "unknown", DEPLOYING: "deploying"}
 
 
@@ -35,6 +41,7 @@ class Deployment:
     url: str | None = None  # the run or deployment that deployed it
     reason: str = ""  # why sha is None
     in_progress: bool = False  # a newer deploy is running right now
+    fix: str = ""  # what makes the deployed commit known, when sha is None
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,13 @@ class Drift:
     pending: tuple[PendingCommit, ...] = ()  # newest first
     extra: tuple[PendingCommit, ...] = ()  # diverged: commits the deploy has that the target lacks
     reason: str = ""
+
+    @property
+    def fix(self) -> str:
+        """What to do so the suite can tell what an unknown component runs."""
+        if self.status != UNKNOWN:
+            return ""
+        return self.deployment.fix or UNKNOWN_FIX
 
     @property
     def oldest_pending_landed_at(self) -> int | None:
@@ -78,6 +92,7 @@ class Drift:
             "deployed_at": self.deployment.deployed_at,
             "source": self.deployment.source,
             "reason": self.reason,
+            "fix": self.fix,
             "pending_count": len(self.pending),
             "pending_commits": [_commit_json(item) for item in self.pending[:limit]],
             "extra_count": len(self.extra),

@@ -49,12 +49,21 @@ def github_repo(args: argparse.Namespace):
     return github.connect(token).get_repo(repository)
 
 
-def deployment_reader(args: argparse.Namespace, git: Git, config: Config) -> DeploymentReader:
-    """Providers for this run: GitHub when a token is there, plus any deployed-shas given."""
+def deployment_reader(
+    args: argparse.Namespace, git: Git, config: Config, *, token_required_in_actions: bool = False
+) -> DeploymentReader:
+    """Providers for this run: GitHub when a token is there, plus any deployed-shas given.
+
+    With `token_required_in_actions` (the checks), a missing token in Actions fails the run wherever
+    GitHub is the only way to know a deployed commit; on a laptop such a component is unknown (and
+    `on-unknown` decides)."""
+    given = parse_given(getattr(args, "deployed_shas", None))
+    config.check_names(given, "deployed-shas")
     return DeploymentReader(
         github_repo(args),
         default_branch=os.environ.get("DD_DEFAULT_BRANCH") or None,
-        given=parse_given(getattr(args, "deployed_shas", None)),
+        given=given,
+        token_required=token_required_in_actions and actions_io.in_actions(),
     )
 
 
@@ -64,6 +73,14 @@ def select_components(config: Config, names: str | None, *, default_manual: bool
         wanted = [name for name in names.replace(",", " ").split() if name]
         return tuple(config.component(name) for name in wanted)
     return config.manual_components() if default_manual else config.components
+
+
+def parse_on_unknown(value: str | None) -> str:
+    """`on-unknown`: fail (the default: a component nobody can see is never a pass) or warn."""
+    choice = (value or "fail").strip().lower()
+    if choice not in ("fail", "warn"):
+        raise DualDeployError(f"must be 'fail' or 'warn', not {value!r}", key="on-unknown")
+    return choice
 
 
 def slack_webhook(config: Config) -> str | None:

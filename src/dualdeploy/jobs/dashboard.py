@@ -27,6 +27,8 @@ def parse_run_results(text: str | None, config: Config) -> dict[str, str]:
     for key, result in value.items():
         name = key if key in names else key.removeprefix("deploy-") if key.removeprefix("deploy-") in names else None
         if name is None:
+            if config.resembles(key) or config.resembles(key.removeprefix("deploy-")):
+                config.check_names([key], "job-results")  # a typo of a component: say so
             continue
         results[name] = result.get("result", "") if isinstance(result, dict) else str(result)
     return results
@@ -34,13 +36,13 @@ def parse_run_results(text: str | None, config: Config) -> dict[str, str]:
 
 def run(args: argparse.Namespace) -> int:
     git, config = common.open_config(args)
+    results = parse_run_results(args.job_results, config)  # names checked before anything is read
     target = common.target_of(git, args)
-    reader = common.deployment_reader(args, git, config)
+    reader = common.deployment_reader(args, git, config, token_required_in_actions=True)
     components = common.select_components(config, args.components, default_manual=False)
     state = assess(git, config, components, target, reader)
     now = common.now_from(args)
     repo_url = actions_io.repo_url()
-    results = parse_run_results(args.job_results, config)
     drifts = deployed_by_this_run(config, state.drifts, results, target, now, actions_io.run_url())
     rows = build_rows(config, drifts, repo_url=repo_url, now=now, run_results=results)
     if args.format == "json":

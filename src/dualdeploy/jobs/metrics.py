@@ -16,7 +16,7 @@ def run(args: argparse.Namespace) -> int:
     git, config = common.open_config(args)
     max_age = common.parse_minutes(args.max_age_minutes, config.monitor.max_age_minutes)
     now = common.now_from(args)
-    reader = common.deployment_reader(args, git, config)
+    reader = common.deployment_reader(args, git, config, token_required_in_actions=True)
     target = production_target(git, config, reader, args.target_sha)
     components = common.select_components(config, args.components)
     state = assess(git, config, components, target, reader)

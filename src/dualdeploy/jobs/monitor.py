@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import dataclass, field
 
 from dualdeploy import actions_io
-from dualdeploy.alerts import alert_item, issue_title
-from dualdeploy.assessment import assess, production_target
+from dualdeploy.alerts import alert_item, blind_item, issue_title
+from dualdeploy.assessment import assess, blind_line, production_target, unknown_drifts, unknown_line
 from dualdeploy.config import Config
 from dualdeploy.dashboard import build_rows, render_dashboard
 from dualdeploy.drift import Drift
@@ -45,25 +46,38 @@ class Outcome:
 
 
 def run(args: argparse.Namespace) -> int:
+    on_unknown = common.parse_on_unknown(args.on_unknown)
     git, config = common.open_config(args)
     max_age = common.parse_minutes(args.max_age_minutes, config.monitor.max_age_minutes)
     now = common.now_from(args)
-    reader = common.deployment_reader(args, git, config)
+    reader = common.deployment_reader(args, git, config, token_required_in_actions=True)
     target = production_target(git, config, reader, args.target_sha)
     manual = common.select_components(config, args.components)
     state = assess(git, config, manual, target, reader)
     overdue = [drift for drift in state.drifts if drift.overdue(now, max_age)]
+    unknown = unknown_drifts(state.drifts)
+    blind = unknown if on_unknown == "fail" else []  # alerted like an overdue one, in its own section
     drifts = {drift.component: drift for drift in state.drifts}
     metrics = compute_metrics(git, config, manual, target, reader, now, max_age, drifts) if args.metrics else []
     repo_url = actions_io.repo_url()
 
+    # With --format json, stdout is the JSON alone: what people read goes to stderr.
+    human = sys.stderr if args.format == "json" else sys.stdout
     print(
         f"monitor at {target[:12]}: {len(manual)} manual component(s), {len(overdue)} overdue "
-        f"(older than {max_age // 60} min)"
+        f"(older than {max_age // 60} min), {len(unknown)} unknown",
+        file=human,
     )
     for drift in state.drifts:
         mark = " OVERDUE" if drift in overdue else ""
-        print(f"  {drift.component}: {drift.status}{mark}, {len(drift.pending)} pending")
+        detail = f" - {unknown_line(drift)}" if drift in unknown else ""
+        print(f"  {drift.component}: {drift.status}{mark}, {len(drift.pending)} pending{detail}", file=human)
+    for drift in unknown:
+        actions_io.annotate(
+            "error" if blind else "warning",
+            unknown_line(drift),
+            title=f"dualdeploy: cannot tell what {drift.component} runs",
+        )
 
     outcome = Outcome()
     webhook = common.slack_webhook(config)
@@ -74,9 +88,9 @@ def run(args: argparse.Namespace) -> int:
     waiting_pulls = pulls.waiting if pulls else {}
     pull_metrics = pulls.metrics if pulls and args.metrics else None
     if pulls is not None:
-        report_pull_requests(pulls, outcome)
+        report_pull_requests(pulls, outcome, human)
     if repo is None:
-        print("dry run (no token): no issue is opened, updated or closed")
+        print("dry run (no token): no issue is opened, updated or closed", file=human)
     else:
         keeper = IssueKeeper(
             repo,
@@ -99,9 +113,13 @@ def run(args: argparse.Namespace) -> int:
         try:
             if mode == "per-component":
                 for drift in state.drifts:
-                    keeper.sync(marker_for(drift.component), [drift] if drift in overdue else [])
+                    keeper.sync(
+                        marker_for(drift.component),
+                        [drift] if drift in overdue else [],
+                        [drift] if drift in blind else [],
+                    )
             else:
-                keeper.sync(MARKER, overdue)
+                keeper.sync(MARKER, overdue, blind)
         except PermissionMissing as error:
             # Without `issues: write` the run still reports, in the summary, a warning and its exit status.
             message = f"the alert issue was not updated: {error.message}"
@@ -111,27 +129,31 @@ def run(args: argparse.Namespace) -> int:
     notified = notify_slack(webhook, alert, outcome, config, overdue, now=now, repo_url=repo_url)
 
     actions_io.set_output("overdue", json.dumps([drift.to_json(limit=OUTPUT_COMMITS) for drift in overdue]))
+    actions_io.set_output("unknown", json.dumps([drift.component for drift in unknown]))
     actions_io.set_output("issue-url", outcome.issue_urls[0] if outcome.issue_urls else "")
     if actions_io.in_actions():
         rows = build_rows(config, state.drifts, repo_url=repo_url, now=now, grace_seconds=max_age)
+        notes = [f"{'Fails' if blind else 'Warning'} (on-unknown: {on_unknown}): {unknown_line(d)}" for d in unknown]
         summary = render_dashboard(
             "Agent monitor",
             target,
             rows,
             repo_url=repo_url,
-            notes=outcome.actions,
+            notes=notes + outcome.actions,
             waiting_pulls=waiting_pulls,
             pull_metrics=pull_metrics,
         )
         actions_io.append_summary(summary + metrics_markdown(metrics))
     for line in outcome.actions:
-        print(line)
+        print(line, file=human)
     if args.format == "json":
         print(
             json.dumps(
                 {
                     "target": target,
                     "overdue": [d.component for d in overdue],
+                    "unknown": [{"component": d.component, "reason": d.reason, "fix": d.fix} for d in unknown],
+                    "on_unknown": on_unknown,
                     "metrics": [m.to_json() for m in metrics],
                     "pull_requests": pull_requests_json(pulls, pull_metrics),
                 },
@@ -140,10 +162,13 @@ def run(args: argparse.Namespace) -> int:
         )
     if notified is not None and not notified.sent and notified.error and args.fail_on_notify_error:
         raise DualDeployError(notified.error, key="slack", exit_status=EXIT_GAP)
+    if blind:
+        print(f"dualdeploy: error: {blind_line(blind)}", file=sys.stderr)
+        return EXIT_GAP
     return EXIT_GAP if overdue and args.fail_on_overdue else 0
 
 
-def report_pull_requests(pulls, outcome: Outcome) -> None:
+def report_pull_requests(pulls, outcome: Outcome, human=None) -> None:
     """What following the merged pull requests did, in the log; what it could not tell, as warnings."""
     if pulls.problem:
         actions_io.annotate(
@@ -157,7 +182,10 @@ def report_pull_requests(pulls, outcome: Outcome) -> None:
     for warning in pulls.outcome.warnings:
         actions_io.annotate("warning", warning, title="dualdeploy: monitor")
     waiting = sum(len(items) for items in pulls.waiting.values())
-    print(f"merged pull requests: {len(pulls.outcome.lives)} followed, {waiting} (pull request, component) waiting")
+    print(
+        f"merged pull requests: {len(pulls.outcome.lives)} followed, {waiting} (pull request, component) waiting",
+        file=human or sys.stdout,
+    )
 
 
 def pull_requests_json(pulls, pull_metrics) -> dict | None:
@@ -284,25 +312,28 @@ class IssueKeeper:
                     return issue
         return None
 
-    def sync(self, marker: str, overdue: list[Drift]) -> None:
+    def sync(self, marker: str, overdue: list[Drift], unknown: list[Drift] = ()) -> None:
+        """`unknown`: components whose deployed commit cannot be established, alerted in their own section."""
+        unknown = list(unknown)
         issue = self.find(marker)
         if issue is None:
-            if overdue:
-                self.create(marker, overdue)
+            if overdue or unknown:
+                self.create(marker, overdue, unknown)
             return
         previous = read_hidden_state(issue.body)
         self.outcome.previous_slack.add(previous.get("slack"))
-        if overdue:
-            self.update(issue, marker, overdue, previous)
+        if overdue or unknown:
+            self.update(issue, marker, overdue, previous, unknown)
         else:
             self.close(issue, previous)
 
-    def update(self, issue, marker: str, overdue: list[Drift], previous: dict) -> None:
+    def update(self, issue, marker: str, overdue: list[Drift], previous: dict, unknown: list[Drift] = ()) -> None:
         from dualdeploy.github import call
 
         names = sorted(drift.component for drift in overdue)
-        body = self.body(marker, overdue, previous=previous.get("follows"))
-        title = issue_title(overdue)
+        unknown_names = sorted(drift.component for drift in unknown)
+        body = self.body(marker, overdue, previous=previous.get("follows"), unknown=unknown)
+        title = issue_title(overdue, unknown)
         if body != issue.body or title != issue.title:
             old_body = issue.body
             with call(f"update alert issue #{issue.number}", permission="issues: write"):
@@ -311,10 +342,14 @@ class IssueKeeper:
             self.outcome.slack_reverts.append(lambda: self._restore(issue, old_body))
         else:
             self.outcome.actions.append(f"alert issue #{issue.number} unchanged")
-        if names != previous.get("overdue"):
+        if names != previous.get("overdue") or unknown_names != (previous.get("unknown") or []):
             old = set(previous.get("overdue") or [])
             comment = render_text(
-                "monitor_changed.md.j2", now=names, added=sorted(set(names) - old), removed=sorted(old - set(names))
+                "monitor_changed.md.j2",
+                now=names,
+                added=sorted(set(names) - old),
+                removed=sorted(old - set(names)),
+                unknown=unknown_names,
             )
             with call(f"comment on alert issue #{issue.number}", permission="issues: write"):
                 issue.create_comment(comment)
@@ -329,14 +364,14 @@ class IssueKeeper:
         with call(f"update alert issue #{issue.number}", permission="issues: write"):
             issue.edit(body=replace_hidden_state(issue.body or "", {**current, "slack": previous}))
 
-    def create(self, marker: str, overdue: list[Drift]) -> None:
+    def create(self, marker: str, overdue: list[Drift], unknown: list[Drift] = ()) -> None:
         from dualdeploy.github import SUITE_LABELS, call, ensure_label
 
         closed = self.find(marker, state="closed")
         follows = None
         if closed is not None and not read_hidden_state(closed.body).get("resolved"):
             follows = {"number": closed.number, "closed_by": getattr(closed.closed_by, "login", None)}
-        body = self.body(marker, overdue, previous=follows)
+        body = self.body(marker, overdue, previous=follows, unknown=unknown)
         for name in ("deployment", "alert"):
             ensure_label(self.repo, SUITE_LABELS[name])
         # Re-check right before creating: another run may have opened it meanwhile.
@@ -344,12 +379,15 @@ class IssueKeeper:
         if existing is not None:
             previous = read_hidden_state(existing.body)
             self.outcome.previous_slack.add(previous.get("slack"))
-            self.update(existing, marker, overdue, previous)
+            self.update(existing, marker, overdue, previous, unknown)
             return
-        title = issue_title(overdue)
+        title = issue_title(overdue, unknown)
         with call("open the alert issue", permission="issues: write"):
             issue = self.repo.create_issue(
-                title=title, body=body, labels=["deployment", "alert"], assignees=self.assignees(overdue)
+                title=title,
+                body=body,
+                labels=["deployment", "alert"],
+                assignees=self.assignees([*overdue, *unknown]),
             )
         survivor = self.settle_race(marker, issue)
         if survivor is not issue:
@@ -412,13 +450,14 @@ class IssueKeeper:
         ]
         return list(dict.fromkeys([*logins, *self.config.monitor.assignees]))[:10]
 
-    def body(self, marker: str, overdue: list[Drift], *, previous: dict | None) -> str:
+    def body(self, marker: str, overdue: list[Drift], *, previous: dict | None, unknown: list[Drift] = ()) -> str:
         from dualdeploy.render import GITHUB_COMMENT_LIMIT, SafeMarkdown, format_duration, render_within
 
         since = {drift.component: drift.oldest_pending_landed_at for drift in overdue}
-        state = state_comment(
-            {"overdue": sorted(since), "since": since, "follows": previous, "slack": self.outcome.slack}
-        )
+        hidden = {"overdue": sorted(since), "since": since, "follows": previous, "slack": self.outcome.slack}
+        if unknown:
+            hidden["unknown"] = sorted(drift.component for drift in unknown)
+        state = state_comment(hidden)
         items = [
             alert_item(
                 self.config,
@@ -438,6 +477,7 @@ class IssueKeeper:
                 target=self.target,
                 target_url=f"{self.repo_url}/commit/{self.target}" if self.repo_url else None,
                 items=items,
+                unknown=[blind_item(self.config, drift) for drift in unknown],
                 budget=budget,
                 metrics=[m for m in self.metrics if m.component in since],
                 previous=previous,

@@ -37,6 +37,13 @@ def run(args: argparse.Namespace) -> int:
     environment = (source.environment if source and source.environment else None) or component.name
     sha = git.resolve(args.sha or os.environ.get("GITHUB_SHA") or "HEAD", what="--sha")
     repo = common.github_repo(args)
+    if repo is None and actions_io.in_actions():
+        # A dry run in a workflow records nothing, and every later check would go blind.
+        raise DualDeployError(
+            f"no GitHub token, so {component.name}'s deployment cannot be recorded; pass `github-token` "
+            "(the action defaults to the job's token) and grant `deployments: write`",
+            key="github-token",
+        )
     if repo is None:
         print(
             f"dry run (no token): would record {component.name} at {sha[:12]} in environment "

@@ -1,7 +1,8 @@
 """`dualdeploy sync-check` / post-deploy-sync-check: after production got `target`, is any agent behind?
 
-Exit status 1 when a component is stale past the grace period and `--on-stale fail` (the default);
-0 otherwise. Unknown components never count as in sync, but cannot prove a gap either: they warn.
+Exit status 1 when a component is stale past the grace period and `--on-stale fail` (the default),
+or at once when the deployed commit of a checked component cannot be established and
+`--on-unknown fail` (the default): a check that cannot see never passes. 0 otherwise.
 """
 
 from __future__ import annotations
@@ -10,13 +11,14 @@ import argparse
 import json
 import math
 import os
+import sys
 import tempfile
 from pathlib import Path
 
 from dualdeploy import actions_io
-from dualdeploy.assessment import assess
+from dualdeploy.assessment import assess, blind_line, unknown_drifts, unknown_line
 from dualdeploy.dashboard import build_rows, render_dashboard
-from dualdeploy.drift import DIVERGED, IN_SYNC, STALE, UNKNOWN, Drift
+from dualdeploy.drift import DIVERGED, IN_SYNC, STALE, Drift
 from dualdeploy.errors import EXIT_GAP, DualDeployError
 from dualdeploy.jobs import common
 
@@ -24,39 +26,56 @@ from dualdeploy.jobs import common
 def run(args: argparse.Namespace) -> int:
     if args.on_stale not in ("fail", "warn"):
         raise DualDeployError(f"must be 'fail' or 'warn', not {args.on_stale!r}", key="on-stale")
+    on_unknown = common.parse_on_unknown(args.on_unknown)
     grace_seconds = parse_grace(args.grace_minutes)
     now = common.now_from(args)
     git, config = common.open_config(args)
     target = common.target_of(git, args)
     components = common.select_components(config, args.components)
-    state = assess(git, config, components, target, common.deployment_reader(args, git, config))
+    state = assess(
+        git, config, components, target, common.deployment_reader(args, git, config, token_required_in_actions=True)
+    )
     behind = [drift for drift in state.drifts if drift.status in (STALE, DIVERGED) and drift.pending]
     overdue = [drift for drift in behind if drift.overdue(now, grace_seconds)]
-    unknown = [drift for drift in state.drifts if drift.status == UNKNOWN]
+    unknown = unknown_drifts(state.drifts)
     in_sync = all(drift.status == IN_SYNC for drift in state.drifts)  # deploying, unknown, diverged: not yet
+    blind = bool(unknown) and on_unknown == "fail"  # at once, whatever the grace period
 
-    report_path = write_report(args.report, target, now, grace_seconds, state.drifts, overdue)
-    print(summary_line(target, state.drifts, behind, overdue, unknown))
+    report = report_of(target, now, grace_seconds, state.drifts, overdue, in_sync=in_sync, on_unknown=on_unknown)
+    report_path = write_report(args.report, report)
+    text = summary_line(target, state.drifts, behind, overdue, unknown)
+    if args.format == "json":
+        print(json.dumps(report, indent=2))
+        print(text, file=sys.stderr)
+    else:
+        print(text)
     repo_url = actions_io.repo_url()
     failing = bool(overdue) and args.on_stale == "fail"
     for drift in behind:
         annotate(drift, config.component(drift.component).deploy_workflow, overdue=drift in overdue, failing=failing)
     for drift in unknown:
         actions_io.annotate(
-            "warning",
-            f"{drift.component}: deployed commit unknown: {drift.reason}",
-            title=f"dualdeploy: {drift.component} unknown",
+            "error" if blind else "warning",
+            unknown_line(drift),
+            title=f"dualdeploy: cannot tell what {drift.component} runs",
         )
     actions_io.set_output("in-sync", "true" if in_sync else "false")
     # At most 50 commits per component in the output (GitHub caps outputs at 1 MB); the report has all.
     actions_io.set_output("stale", json.dumps([drift.to_json(limit=50) for drift in behind]))
+    actions_io.set_output("unknown", json.dumps([drift.component for drift in unknown]))
     actions_io.set_output("report", str(report_path))
     notified = notify_slack(config, behind, target, now=now, repo_url=repo_url)
     if actions_io.in_actions():
         rows = build_rows(config, state.drifts, repo_url=repo_url, now=now, grace_seconds=grace_seconds)
-        actions_io.append_summary(render_dashboard("Post-deploy sync check", target, rows, repo_url=repo_url))
+        notes = [f"{'Fails' if blind else 'Warning'} (on-unknown: {on_unknown}): {unknown_line(d)}" for d in unknown]
+        actions_io.append_summary(
+            render_dashboard("Post-deploy sync check", target, rows, repo_url=repo_url, notes=notes)
+        )
     if notified is not None and not notified.sent and notified.error and args.fail_on_notify_error:
         raise DualDeployError(notified.error, key="slack", exit_status=EXIT_GAP)
+    if blind:
+        print(f"dualdeploy: error: {blind_line(unknown)}", file=sys.stderr)
+        return EXIT_GAP
     return EXIT_GAP if failing else 0
 
 
@@ -109,6 +128,8 @@ def summary_line(target: str, drifts, behind, overdue, unknown) -> str:
     ]
     for drift in drifts:
         detail = f"{len(drift.pending)} pending commit(s)" if drift.pending else drift.reason or ""
+        if drift.fix:
+            detail += f"; fix: {drift.fix}"
         lines.append(
             f"  {drift.component}: {drift.status}{' (overdue)' if drift in overdue else ''}"
             f"{' - ' + detail if detail else ''}"
@@ -131,25 +152,27 @@ def annotate(drift: Drift, workflow: str | None, *, overdue: bool, failing: bool
     actions_io.annotate(level, message, title=f"dualdeploy: {drift.component} is {drift.status}")
 
 
-def write_report(path: str | None, target: str, now: int, grace_seconds: int, drifts, overdue) -> Path:
+def report_of(target: str, now: int, grace_seconds: int, drifts, overdue, *, in_sync: bool, on_unknown: str) -> dict:
+    """The sync check's result as data: the JSON report and `--format json`."""
+    return {
+        "target": target,
+        "checked_at": now,
+        "grace_seconds": grace_seconds,
+        "in_sync": in_sync,
+        "on_unknown": on_unknown,
+        "unknown": [drift.component for drift in unknown_drifts(drifts)],
+        "components": [dict(drift.to_json(), overdue=drift in overdue) for drift in drifts],
+    }
+
+
+def write_report(path: str | None, report: dict) -> Path:
     """The JSON report (path given, or a file under RUNNER_TEMP), for later steps to read."""
     if path:
-        report = Path(path)
+        report_path = Path(path)
     else:
         folder = Path(os.environ.get("RUNNER_TEMP") or tempfile.gettempdir())
-        report = folder / "dualdeploy-sync-check.json"
-    report.parent.mkdir(parents=True, exist_ok=True)
-    report.write_text(
-        json.dumps(
-            {
-                "target": target,
-                "checked_at": now,
-                "grace_seconds": grace_seconds,
-                "components": [dict(drift.to_json(), overdue=drift in overdue) for drift in drifts],
-            },
-            separators=(",", ":"),  # the C encoder: a report can hold thousands of commits
-        )
-        + "\n",
-        encoding="utf-8",
-    )
-    return report
+        report_path = folder / "dualdeploy-sync-check.json"
+    report_path.parent.mkdir(parents=True, exist_ok=True)
+    # The C encoder (no indent): a report can hold thousands of commits.
+    report_path.write_text(json.dumps(report, separators=(",", ":")) + "\n", encoding="utf-8")
+    return report_path
