@@ -420,3 +420,11 @@ def test_detect_reports_the_findings_as_warnings_and_still_passes(tmp_path: Path
     repo.commit("fix the glob", {CONFIG_PATH: TYPO_CONFIG.replace("libs/**", "lib/**")})
     fixed = dualdeploy("detect", "--repo", str(repo.path), "--head", "HEAD", "--base", "main", env=env)
     assert "::warning" not in fixed.stdout and "disagree" not in fixed.summary
+
+
+def test_an_unknown_default_branch_is_a_usage_error_naming_the_option(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "mono", branch="trunk")
+    repo.commit("base", {CONFIG_PATH: TYPO_CONFIG.replace("libs/**", "lib/**"), **SOURCES})
+    result = check(repo)
+    assert result.returncode == 2 and "--default-branch" in result.stderr
+    assert check(repo, "--default-branch", "trunk").returncode == 0

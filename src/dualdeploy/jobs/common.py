@@ -131,7 +131,16 @@ def check_model(
 
 def default_branch(git: Git, given: str | None = None) -> str:
     """The branch deploys run on: --default-branch, DD_DEFAULT_BRANCH or the event's, else git's."""
-    return given or actions_io.default_branch() or git.default_branch().removeprefix("origin/")
+    known = given or actions_io.default_branch()
+    if known:
+        return known
+    try:
+        return git.default_branch().removeprefix("origin/")
+    except DualDeployError:
+        raise DualDeployError(
+            "cannot tell the default branch (no origin HEAD, no local main or master): pass --default-branch",
+            key="--default-branch",
+        ) from None
 
 
 def pull_request_report(repo, git: Git, config: Config, reader: DeploymentReader, drifts, now: int, *, write: bool):
