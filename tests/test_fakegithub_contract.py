@@ -130,6 +130,8 @@ CASES = [
     Case("PATCH", ISSUE, 422, "bad state", body={"state": "sideways"}),
     Case("PATCH", ISSUE, 503, "injected fault", body={"title": "x"}, setup=fault("PATCH", "", 503)),
     Case("POST", f"{ISSUE}/assignees", 201, body={"assignees": ["grace"]}),
+    Case("DELETE", f"{ISSUE}/assignees", 200, body={"assignees": ["ada"]}),
+    Case("DELETE", f"{ISSUE}/assignees", 403, "read-only token", body={"assignees": ["ada"]}, token=RO),
     Case("GET", f"{ISSUE}/comments", 200),
     Case("GET", f"{ISSUE}/comments", 404, "unknown issue", params={"issue_number": "99"}),
     Case("POST", f"{ISSUE}/comments", 201, body={"body": "hello"}),

@@ -94,3 +94,59 @@ def issue_title(overdue: list[Drift], unknown: list[Drift] = ()) -> str:
         return "Cannot tell what runs: " + blind
     title = ("Agents not deployed: " if len(overdue) > 1 else "Agent not deployed: ") + names
     return f"{title}; cannot tell what runs: {blind}" if unknown else title
+
+
+# The monitor's issues are found by the marker their body starts with, whatever their labels or
+# title now are; the marker also says which issue mode opened them.
+ALERT_MARKER = "<!-- dualdeploy:monitor-alert -->"
+COMPONENT_MARKER = "<!-- dualdeploy:monitor-alert component={component} -->"
+ALERT_LABELS = ("deployment", "alert")
+ISSUE_MODES = ("single", "per-component")
+
+
+def alert_marker(component: str | None) -> str:
+    """The marker of the single alert issue (None), or of one component's issue."""
+    return ALERT_MARKER if component is None else COMPONENT_MARKER.format(component=component)
+
+
+def issue_mode_of(body: str | None) -> str | None:
+    """The issue mode whose marker starts `body`, or None for an issue the monitor does not own."""
+    text = (body or "").lstrip("\ufeff")
+    if text.startswith(ALERT_MARKER):
+        return "single"
+    if text.startswith(COMPONENT_MARKER.split("{", 1)[0]) and text.split("\n", 1)[0].endswith(" -->"):
+        return "per-component"
+    return None
+
+
+def missing_labels(present: set[str]) -> list[str]:
+    """The alert labels a person took off an open alert issue (compared without case)."""
+    have = {name.lower() for name in present}
+    return [name for name in ALERT_LABELS if name not in have]
+
+
+@dataclass(frozen=True)
+class AssigneePlan:
+    """Who to assign and unassign on an open alert issue, and whom the suite then counts as its own."""
+
+    to_assign: tuple[str, ...]
+    to_unassign: tuple[str, ...]
+    assigned: tuple[str, ...]  # kept in the issue's hidden state as `assigned`
+
+
+def plan_assignees(desired: list[str], current: set[str], assigned_before: set[str]) -> AssigneePlan:
+    """Assign wanted owners the suite has not assigned yet; unassign only people the suite assigned
+    who are no longer wanted. A person's assignee stays; an owner a person unassigned is not
+    assigned again (the suite remembers it assigned them) until the config drops and re-adds them."""
+    current_lower = {login.lower() for login in current}
+    before = {login.lower() for login in assigned_before}
+    wanted = {login.lower() for login in desired}
+    to_assign = tuple(login for login in desired if login.lower() not in current_lower | before)
+    to_unassign = tuple(sorted(login for login in current if login.lower() in before and login.lower() not in wanted))
+    assigned = tuple(login for login in desired if login.lower() in before or login in to_assign)
+    return AssigneePlan(to_assign=to_assign, to_unassign=to_unassign, assigned=assigned)
+
+
+def read_assigned(state: dict) -> set[str]:
+    value = state.get("assigned")
+    return {login for login in value if isinstance(login, str)} if isinstance(value, list) else set()

@@ -239,6 +239,15 @@ def add_assignees(call: Call) -> Reply:
     return Reply(call.payloads.issue(call.repo, issue), 201)
 
 
+def remove_assignees(call: Call) -> Reply:
+    issue = call.store.issue(call.repo, call.number("issue_number"))
+    assignees = call.fields().get("assignees")
+    if not isinstance(assignees, list):
+        raise invalid_request('"assignees" wasn\'t supplied.')
+    call.store.remove_assignees(issue, [str(login) for login in assignees])
+    return Reply(call.payloads.issue(call.repo, issue))
+
+
 # --- comments ---------------------------------------------------------------------------------
 
 
@@ -555,6 +564,14 @@ def _routes() -> list[Route]:
             ISSUES,
             "write",
             f"{DOCS}/issues/assignees#add-assignees-to-an-issue",
+        ),
+        Route(
+            "DELETE",
+            f"{REPO}/issues/{{issue_number}}/assignees",
+            remove_assignees,
+            ISSUES,
+            "write",
+            f"{DOCS}/issues/assignees#remove-assignees-from-an-issue",
         ),
         Route(
             "GET",

@@ -433,6 +433,13 @@ class Store:
                 issue.assignees.append(canonical)
         return issue
 
+    def remove_assignees(self, issue: Issue, logins: list[str]) -> Issue:
+        """GitHub ignores logins that are not assigned (or unknown): no error, the issue as it is."""
+        gone = {login.lower() for login in logins}
+        issue.assignees = [login for login in issue.assignees if login.lower() not in gone]
+        issue.updated_at = self.now
+        return issue
+
     # --- comments -----------------------------------------------------------------------------
 
     def add_comment(

@@ -14,7 +14,19 @@ import sys
 from dataclasses import dataclass, field
 
 from dualdeploy import actions_io
-from dualdeploy.alerts import alert_item, blind_item, issue_title
+from dualdeploy.alerts import (
+    ALERT_LABELS,
+    ALERT_MARKER,
+    ISSUE_MODES,
+    alert_item,
+    alert_marker,
+    blind_item,
+    issue_mode_of,
+    issue_title,
+    missing_labels,
+    plan_assignees,
+    read_assigned,
+)
 from dualdeploy.assessment import assess, blind_line, production_target, unknown_drifts, unknown_line
 from dualdeploy.config import Config
 from dualdeploy.dashboard import build_rows, render_dashboard
@@ -24,13 +36,14 @@ from dualdeploy.jobs import common
 from dualdeploy.markers import hidden_state, read_hidden_state, replace_hidden_state
 from dualdeploy.metrics import compute_metrics, metrics_markdown
 
-MARKER = "<!-- dualdeploy:monitor-alert -->"
+MARKER = ALERT_MARKER
 ISSUE_BUDGETS = (50, 20, 5, 0)
 OUTPUT_COMMITS = 50  # pending commits listed per component in the step output (GitHub caps outputs at 1 MB)
+CLOSED_SCAN = 300  # recently updated closed issues searched for the one a new alert follows
 
 
 def marker_for(component: str | None) -> str:
-    return MARKER if component is None else f"<!-- dualdeploy:monitor-alert component={component} -->"
+    return alert_marker(component)
 
 
 @dataclass
@@ -106,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
             pull_metrics=pull_metrics,
         )
         mode = args.issue_mode or config.monitor.issue_mode
-        if mode not in ("single", "per-component"):
+        if mode not in ISSUE_MODES:
             raise DualDeployError(f"must be 'single' or 'per-component', not {mode!r}", key="issue-mode")
         from dualdeploy.github import PermissionMissing
 
@@ -120,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
                     )
             else:
                 keeper.sync(MARKER, overdue, blind)
+            keeper.retire_other_mode(mode)
         except PermissionMissing as error:
             # Without `issues: write` the run still reports, in the summary, a warning and its exit status.
             message = f"the alert issue was not updated: {error.message}"
@@ -300,15 +314,36 @@ class IssueKeeper:
         self.now, self.max_age, self.metrics, self.outcome = now, max_age, metrics, outcome
         self.drifts = drifts
         self.waiting_pulls, self.pull_metrics = waiting_pulls or {}, pull_metrics
+        self._open: list | None = None
+        self.kept: list = []  # the open issues of this run's mode, after it: what a retired issue links to
 
-    def find(self, marker: str, state: str = "open"):
-        """The newest issue in `state` that starts with the marker (never by title)."""
+    def open_alerts(self, *, fresh: bool = False) -> list:
+        """Every open issue that starts with one of the monitor's markers, newest first: found by the
+        marker alone, whatever labels or title people have given it since."""
+        from dualdeploy.github import call
+
+        if self._open is None or fresh:
+            with call("list open issues to find the alert issues", permission="issues: read"):
+                self._open = [
+                    issue
+                    for issue in self.repo.get_issues(state="open", sort="created", direction="desc")
+                    # A pull request is an issue too; its URL says so without another request.
+                    if issue_mode_of(issue.body) and "/pull/" not in (issue.html_url or "")
+                ]
+        return self._open
+
+    def find(self, marker: str, state: str = "open", *, fresh: bool = False):
+        """The newest issue in `state` that starts with the marker (never by title or label)."""
         from dualdeploy.github import call, owns
 
-        with call(f"list {state} alert issues", permission="issues: read"):
-            for issue in self.repo.get_issues(state=state, labels=["alert"], sort="created", direction="desc"):
-                # Pull requests are issues too, but none starts with the monitor's marker.
-                if owns(issue.body, marker):
+        if state == "open":
+            return next((issue for issue in self.open_alerts(fresh=fresh) if owns(issue.body, marker)), None)
+        with call(f"list {state} issues to find the last alert issue", permission="issues: read"):
+            issues = self.repo.get_issues(state=state, sort="updated", direction="desc")
+            for index, issue in enumerate(issues):
+                if index >= CLOSED_SCAN:
+                    break
+                if owns(issue.body, marker) and "/pull/" not in (issue.html_url or ""):
                     return issue
         return None
 
@@ -332,7 +367,9 @@ class IssueKeeper:
 
         names = sorted(drift.component for drift in overdue)
         unknown_names = sorted(drift.component for drift in unknown)
-        body = self.body(marker, overdue, previous=previous.get("follows"), unknown=unknown)
+        self.restore_labels(issue)
+        assigned = self.sync_assignees(issue, [*overdue, *unknown], previous)
+        body = self.body(marker, overdue, previous=previous.get("follows"), unknown=unknown, assigned=assigned)
         title = issue_title(overdue, unknown)
         if body != issue.body or title != issue.title:
             old_body = issue.body
@@ -354,6 +391,56 @@ class IssueKeeper:
             with call(f"comment on alert issue #{issue.number}", permission="issues: write"):
                 issue.create_comment(comment)
         self.outcome.issue_urls.append(issue.html_url)
+        self.kept.append(issue)
+
+    def restore_labels(self, issue) -> None:
+        """Put back the alert labels a person took off while the alert is open."""
+        from dualdeploy.github import SUITE_LABELS, call, ensure_label
+
+        missing = missing_labels({label.name for label in issue.labels})
+        if not missing:
+            return
+        for name in missing:
+            ensure_label(self.repo, SUITE_LABELS[name])
+        with call(f"add labels {', '.join(missing)} to alert issue #{issue.number}", permission="issues: write"):
+            issue.add_to_labels(*missing)
+        self.outcome.actions.append(f"put the labels {', '.join(missing)} back on alert issue #{issue.number}")
+
+    def sync_assignees(self, issue, drifts: list[Drift], previous: dict) -> list[str]:
+        """Assign owners added to the config since; unassign those it assigned who left it. Returns
+        whom the suite counts as assigned by itself (kept in the issue's hidden state)."""
+        from dualdeploy.github import call
+
+        current = {user.login for user in issue.assignees}
+        plan = plan_assignees(self.assignees(drifts), current, read_assigned(previous))
+        if plan.to_assign:
+            with call(f"assign {', '.join(plan.to_assign)} to alert issue #{issue.number}", permission="issues: write"):
+                issue.add_to_assignees(*plan.to_assign)
+            self.outcome.actions.append(f"assigned {', '.join(plan.to_assign)} to alert issue #{issue.number}")
+        if plan.to_unassign:
+            with call(
+                f"unassign {', '.join(plan.to_unassign)} from alert issue #{issue.number}", permission="issues: write"
+            ):
+                issue.remove_from_assignees(*plan.to_unassign)
+            self.outcome.actions.append(f"unassigned {', '.join(plan.to_unassign)} from alert issue #{issue.number}")
+        return list(plan.assigned)
+
+    def retire_other_mode(self, mode: str) -> None:
+        """After `issue-mode` changed: close the open issues of the other mode, each with a comment
+        that links the issue(s) that now carry the alert."""
+        from dualdeploy.github import call
+
+        successors = sorted({issue.number for issue in self.kept})
+        for issue in self.open_alerts():
+            if issue_mode_of(issue.body) in (None, mode) or issue.number in successors:
+                continue
+            comment = render_text("monitor_mode_changed.md.j2", mode=mode, issues=successors)
+            state = read_hidden_state(issue.body)
+            body = replace_hidden_state(issue.body, {**state, "resolved": True, "superseded_by": successors})
+            with call(f"close alert issue #{issue.number} of the previous issue mode", permission="issues: write"):
+                issue.create_comment(comment)
+                issue.edit(body=body, state="closed", state_reason="not_planned")
+            self.outcome.actions.append(f"closed alert issue #{issue.number}: issue-mode is now {mode}")
 
     def _restore(self, issue, old_body: str | None) -> None:
         """Put back the previous Slack fingerprint (only that) after a failed send."""
@@ -371,11 +458,13 @@ class IssueKeeper:
         follows = None
         if closed is not None and not read_hidden_state(closed.body).get("resolved"):
             follows = {"number": closed.number, "closed_by": getattr(closed.closed_by, "login", None)}
-        body = self.body(marker, overdue, previous=follows, unknown=unknown)
-        for name in ("deployment", "alert"):
+        body = self.body(
+            marker, overdue, previous=follows, unknown=unknown, assigned=self.assignees([*overdue, *unknown])
+        )
+        for name in ALERT_LABELS:
             ensure_label(self.repo, SUITE_LABELS[name])
         # Re-check right before creating: another run may have opened it meanwhile.
-        existing = self.find(marker)
+        existing = self.find(marker, fresh=True)
         if existing is not None:
             previous = read_hidden_state(existing.body)
             self.outcome.previous_slack.add(previous.get("slack"))
@@ -386,10 +475,11 @@ class IssueKeeper:
             issue = self.repo.create_issue(
                 title=title,
                 body=body,
-                labels=["deployment", "alert"],
+                labels=list(ALERT_LABELS),
                 assignees=self.assignees([*overdue, *unknown]),
             )
         survivor = self.settle_race(marker, issue)
+        self.kept.append(survivor)
         if survivor is not issue:
             self.outcome.actions.append(f"alert issue #{survivor.number} was opened by another run meanwhile")
             self.outcome.issue_urls.append(survivor.html_url)
@@ -403,8 +493,7 @@ class IssueKeeper:
         the newer one (ours) is closed as its duplicate."""
         from dualdeploy.github import call, owns
 
-        with call("list open alert issues", permission="issues: read"):
-            ours = [issue for issue in self.repo.get_issues(state="open", labels=["alert"]) if owns(issue.body, marker)]
+        ours = [issue for issue in self.open_alerts(fresh=True) if owns(issue.body, marker)]
         oldest = min(ours, key=lambda issue: issue.number, default=created)
         if oldest.number == created.number:
             return created
@@ -450,11 +539,25 @@ class IssueKeeper:
         ]
         return list(dict.fromkeys([*logins, *self.config.monitor.assignees]))[:10]
 
-    def body(self, marker: str, overdue: list[Drift], *, previous: dict | None, unknown: list[Drift] = ()) -> str:
+    def body(
+        self,
+        marker: str,
+        overdue: list[Drift],
+        *,
+        previous: dict | None,
+        unknown: list[Drift] = (),
+        assigned: list[str] = (),
+    ) -> str:
         from dualdeploy.render import GITHUB_COMMENT_LIMIT, SafeMarkdown, format_duration, render_within
 
         since = {drift.component: drift.oldest_pending_landed_at for drift in overdue}
-        hidden = {"overdue": sorted(since), "since": since, "follows": previous, "slack": self.outcome.slack}
+        hidden = {
+            "overdue": sorted(since),
+            "since": since,
+            "follows": previous,
+            "slack": self.outcome.slack,
+            "assigned": list(assigned),
+        }
         if unknown:
             hidden["unknown"] = sorted(drift.component for drift in unknown)
         state = state_comment(hidden)
