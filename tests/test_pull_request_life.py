@@ -117,7 +117,9 @@ def repo(tmp_path: Path) -> GitRepo:
         repo.checkout(f"pr{number}", new=True)
         repo.commit(f"change {number}", {path: "2"}, date=git_date(minutes(at - 1)))
         repo.checkout("main")
-        repo.git("merge", "--no-ff", "-q", "-m", f"Merge pull request #{number}", f"pr{number}")
+        repo.git(
+            "merge", "--no-ff", "-q", "-m", f"Merge pull request #{number}", f"pr{number}", date=git_date(minutes(at))
+        )
     return repo
 
 
@@ -238,3 +240,28 @@ def test_shallow_knowledge_keeps_the_pull_request_waiting(
     assert result.returncode == 0, result.stderr
     assert labels(fake, 1) == {"agent-changes", "requires-manual-deploy", "bug"}
     assert "Merged, waiting for a deploy of `tenant-agent`" in ours(fake, 1)[0].body
+
+
+def test_the_dashboard_and_the_alert_issue_list_who_still_waits(
+    dualdeploy: Dualdeploy, fake: FakeGitHub, repo: GitRepo
+) -> None:
+    base = repo.git("rev-list", "--max-parents=0", "HEAD")
+    fake.now = minutes(-30)
+    for agent in ("tenant-agent", "customer-agent"):
+        deployment = fake.add_deployment(REPO, sha=base, ref="main", environment=agent)
+        fake.add_deployment_status(REPO, deployment.id, "success")
+    fake.now = minutes(65)
+    now = str(epoch(minutes(65)))
+    status = run(dualdeploy, fake, repo, "status", "--format", "markdown", "--now", now)
+    assert status.returncode == 0, status.stderr
+    text = status.stdout.replace("\\", "")
+    waiting = text[text.index("Merged pull requests waiting for a deploy") :]
+    assert waiting.index("`customer-agent`") < waiting.index("`tenant-agent`")
+    assert "/pull/2) Change 2 (merged 1 h ago)" in waiting and "/pull/1) Change 1 (merged 1 h 5 min ago)" in waiting
+
+    monitor = run(dualdeploy, fake, repo, "monitor", "--max-age-minutes", "30", "--now", now)
+    assert monitor.returncode == 1, monitor.stdout  # both agents overdue
+    [issue] = [issue for issue in fake.repo(REPO).issues.values() if issue.pull is None]
+    body = issue.body.replace("\\", "")
+    assert "Merged pull requests waiting for a deploy" in body and "/pull/1) Change 1 (merged 1 h 5 min ago)" in body
+    assert "Merge to deploy, per pull request" in body and "2 merged, 0 deployed, 2 waiting" in body

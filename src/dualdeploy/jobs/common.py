@@ -143,10 +143,12 @@ def default_branch(git: Git, given: str | None = None) -> str:
         ) from None
 
 
-def pull_request_report(repo, git: Git, config: Config, reader: DeploymentReader, drifts, now: int, *, write: bool):
+def pull_request_report(
+    repo, git: Git, config: Config, reader: DeploymentReader, drifts, now: int, *, write: bool, metrics: bool = True
+):
     """The merged pull requests still waiting for a manual deploy, followed against what each
-    component runs (comment and label updated when `write`), and the merge-to-deploy metrics;
-    None without a token."""
+    component runs (comment and label updated when `write`), and the merge-to-deploy metrics (when
+    `metrics`: one more listing and each pull request of the window read); None without a token."""
     if repo is None:
         return None
     from dualdeploy.pull_requests import WINDOW_DAYS, DeployLookup, PullRequestDesk, report
@@ -156,4 +158,12 @@ def pull_request_report(repo, git: Git, config: Config, reader: DeploymentReader
     )
     current = {drift.component: drift.deployment for drift in drifts}
     lookup = DeployLookup(reader, config, now - WINDOW_DAYS * 86400, current)
-    return report(desk, lookup, git.contains, now=now, target_minutes=config.monitor.lag_target_minutes, write=write)
+    return report(
+        desk,
+        lookup,
+        git.contains,
+        now=now,
+        target_minutes=config.monitor.lag_target_minutes,
+        write=write,
+        with_metrics=metrics,
+    )

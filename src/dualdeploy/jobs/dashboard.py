@@ -45,12 +45,25 @@ def run(args: argparse.Namespace) -> int:
     repo_url = actions_io.repo_url()
     drifts = deployed_by_this_run(config, state.drifts, results, target, now, actions_io.run_url())
     rows = build_rows(config, drifts, repo_url=repo_url, now=now, run_results=results)
+    pulls = common.pull_request_report(reader.repo, git, config, reader, state.drifts, now, write=False, metrics=False)
+    waiting_pulls = pulls.waiting if pulls else {}
+    notes = (
+        [f"Merged pull requests waiting for a deploy: unknown ({pulls.problem})."] if pulls and pulls.problem else []
+    )
     if args.format == "json":
         print(json.dumps({"target": target, "components": [drift.to_json() for drift in drifts]}, indent=2))
     elif args.format == "markdown":
-        print(render_dashboard("Deployment status", target, rows, repo_url=repo_url))
+        print(
+            render_dashboard(
+                "Deployment status", target, rows, repo_url=repo_url, notes=notes, waiting_pulls=waiting_pulls
+            )
+        )
     else:
         print(format_table(target, rows))
     if actions_io.in_actions():
-        actions_io.append_summary(render_dashboard("Deployment status", target, rows, repo_url=repo_url))
+        actions_io.append_summary(
+            render_dashboard(
+                "Deployment status", target, rows, repo_url=repo_url, notes=notes, waiting_pulls=waiting_pulls
+            )
+        )
     return 0

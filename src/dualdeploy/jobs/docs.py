@@ -247,6 +247,9 @@ class LiveStatus:
     target_url: str
     branch: str
     read_at: int  # unix seconds
+    waiting_pulls: dict = field(default_factory=dict)  # component -> merged pull requests still waiting
+    pull_metrics: object = None  # PullRequestMetrics, or None when unknown
+    pulls_problem: str = ""  # why the pull requests could not be read
 
 
 def rows_without_token(config: Config) -> tuple[DashboardRow, ...]:
@@ -274,7 +277,7 @@ def read_live_status(args: argparse.Namespace, config: Config) -> LiveStatus | N
     from dualdeploy.assessment import assess
     from dualdeploy.changes import Git
     from dualdeploy.deployments import DeploymentReader
-    from dualdeploy.jobs.common import now_from
+    from dualdeploy.jobs.common import now_from, pull_request_report
 
     actions_io.mask(token)
     repo = github.connect(token).get_repo(repository)
@@ -283,8 +286,10 @@ def read_live_status(args: argparse.Namespace, config: Config) -> LiveStatus | N
         repo_url = repo.html_url
     git = Git(args.repo)
     target = git.try_resolve(f"origin/{branch}") or git.resolve("HEAD")
-    state = assess(git, config, config.components, target, DeploymentReader(repo, default_branch=branch))
+    reader = DeploymentReader(repo, default_branch=branch)
+    state = assess(git, config, config.components, target, reader)
     now = now_from(args)
+    pulls = pull_request_report(repo, git, config, reader, state.drifts, now, write=False)
     return LiveStatus(
         rows=tuple(dashboard.build_rows(config, state.drifts, repo_url=repo_url, now=now)),
         history=recent_deployments(repo, config),
@@ -292,6 +297,9 @@ def read_live_status(args: argparse.Namespace, config: Config) -> LiveStatus | N
         target_url=f"{repo_url}/commit/{target}",
         branch=branch,
         read_at=now,
+        waiting_pulls=pulls.waiting,
+        pull_metrics=pulls.metrics,
+        pulls_problem=pulls.problem,
     )
 
 

@@ -97,7 +97,9 @@ def run(args: argparse.Namespace) -> int:
     alert = slack_alert(config, overdue, now=now, repo_url=repo_url) if overdue and webhook else None
     outcome.slack = fingerprint_of(alert)
     repo = common.github_repo(args)
-    pulls = common.pull_request_report(repo, git, config, reader, state.drifts, now, write=args.pull_requests)
+    pulls = common.pull_request_report(
+        repo, git, config, reader, state.drifts, now, write=args.pull_requests, metrics=args.metrics
+    )
     waiting_pulls = pulls.waiting if pulls else {}
     pull_metrics = pulls.metrics if pulls and args.metrics else None
     if pulls is not None:
