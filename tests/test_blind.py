@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from fakegithub import FakeGitHub
 from gitrepo import GitRepo, with_example_config
-from runner import Dualdeploy, Run
+from runner import COMMAND, Dualdeploy, Run, process_env
 
 NOW = int(time.time())
 TENANT = "server/src/agent-v2/deploy/tenant/index.ts"
@@ -140,3 +141,68 @@ def clone(origin: GitRepo, target: Path, *options: str) -> Path:
         ["git", "clone", "--quiet", *options, f"file://{origin.path}", str(target)], check=True, capture_output=True
     )
     return target
+
+
+def test_github_unreachable_is_exit_2_blaming_the_connection(dualdeploy: Dualdeploy, origin: GitRepo) -> None:
+    env = {"GITHUB_TOKEN": "ghs_token", "GITHUB_API_URL": f"http://127.0.0.1:{closed_port()}"}
+    run = sync_check(dualdeploy, origin.path, "--components", "tenant-agent", env=env)
+    assert run.returncode == 2
+    line = error_line(run)
+    assert "cannot connect" in line and "GITHUB_API_URL" in line
+    assert "permission" not in line and "deployments: read" not in line
+
+
+@pytest.mark.parametrize(
+    ("token", "repository", "cause"),
+    [
+        ("ghs_unknown_token", "octo/mono", "the token is invalid or expired"),
+        ("ghs_no_deployments", "octo/mono", "the token likely lacks `deployments: read`"),
+        ("test-token", "octo/gone", "not found: wrong repository (octo/gone) or name, or the token cannot see it"),
+    ],
+)
+def test_github_errors_name_the_cause(
+    dualdeploy: Dualdeploy, origin: GitRepo, fake_github: FakeGitHub, token: str, repository: str, cause: str
+) -> None:
+    fake_github.add_repo("octo/mono")
+    fake_github.add_token("ghs_no_deployments", permissions={"contents": "read"})
+    env = {**fake_github.env(token), "GITHUB_REPOSITORY": repository}
+    run = sync_check(dualdeploy, origin.path, "--components", "tenant-agent", env=env)
+    assert run.returncode == 2
+    line = error_line(run)
+    assert cause in line, line
+    assert "cannot connect" not in line
+
+
+def test_a_closed_stdout_keeps_the_failure(tmp_path: Path) -> None:
+    """`dualdeploy docs --check | head -1`: the reader leaves early, the exit status stays 1."""
+    repo = with_example_config(tmp_path / "docs", {})
+    command = [*COMMAND, "docs", "--check", "--repo", str(repo.path)]
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=process_env(), text=True
+    ) as process:
+        first = process.stdout.readline()
+        process.stdout.close()  # what `head -1` does after its line
+        stderr = process.stderr.read()
+    assert first.startswith("--- ")
+    assert process.returncode == 1, stderr
+    assert "out of date" in stderr and "Traceback" not in stderr and "BrokenPipe" not in stderr
+    shell = subprocess.run(
+        ["bash", "-c", 'set -o pipefail; "$@" | head -1 >/dev/null', "bash", *command],
+        capture_output=True,
+        text=True,
+        env=process_env(),
+    )
+    assert shell.returncode == 1, shell.stderr
+
+
+def test_sync_check_format_json_is_json_only_on_stdout(dualdeploy: Dualdeploy, origin: GitRepo) -> None:
+    given = json.dumps({"tenant-agent": first_sha(origin)})
+    run = sync_check(
+        dualdeploy, origin.path, "--deployed-shas", given, "--components", "tenant-agent", "--format", "json"
+    )
+    assert run.returncode == 1, run.stderr
+    report = json.loads(run.stdout)  # annotations and the text went to stderr
+    assert report["in_sync"] is False and report["unknown"] == []
+    [tenant] = report["components"]
+    assert tenant["status"] == "stale" and tenant["overdue"] is True
+    assert "::error " in run.stderr and "tenant-agent: stale (overdue)" in run.stderr

@@ -663,3 +663,12 @@ def test_on_unknown_warn_keeps_it_out_of_the_issue(mono: GitRepo, fake: FakeGitH
     assert run.returncode == 0 and alert_issues(fake) == []
     [warning] = [line for line in run.stdout.splitlines() if line.startswith("::warning")]
     assert "cannot tell what billing-agent runs" in warning and "fix: " in warning
+
+
+def test_format_json_is_json_only_on_stdout(mono: GitRepo, fake: FakeGitHub, tmp_path: Path) -> None:
+    change(mono, TENANT, "Tenant plans", at(hours=-2))
+    run = run_process(fake, mono, tmp_path, "--format", "json", "--now", T0.isoformat())
+    assert run.returncode == 1
+    document = json.loads(run.stdout)  # nothing before or after it
+    assert document["overdue"] == ["tenant-agent"] and document["unknown"] == []
+    assert "monitor at" in run.stderr and "::add-mask::" in run.stderr

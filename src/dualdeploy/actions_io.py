@@ -26,6 +26,20 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
+_COMMANDS_TO_STDERR = False
+
+
+def commands_to_stderr(enabled: bool) -> None:
+    """Send workflow commands (annotations, masks) to stderr: with `--format json`, stdout holds the
+    JSON alone. The runner reads workflow commands from both streams."""
+    global _COMMANDS_TO_STDERR
+    _COMMANDS_TO_STDERR = enabled
+
+
+def _command_stream() -> TextIO:
+    return sys.stderr if _COMMANDS_TO_STDERR else sys.stdout
+
+
 def annotate(
     level: str,
     message: str,
@@ -38,7 +52,11 @@ def annotate(
     """Print a workflow command (`::error file=…,line=…::message`) when running in Actions."""
     if not in_actions():
         return
-    print(workflow_command(level, message, file=file, line=line, title=title), file=stream or sys.stdout, flush=True)
+    print(
+        workflow_command(level, message, file=file, line=line, title=title),
+        file=stream or _command_stream(),
+        flush=True,
+    )
 
 
 def workflow_command(
@@ -61,7 +79,7 @@ def mask(value: str) -> None:
     if in_actions() and value:
         for line in value.splitlines():
             if line.strip():
-                print(f"::add-mask::{line}", flush=True)
+                print(f"::add-mask::{line}", file=_command_stream(), flush=True)
 
 
 def set_output(name: str, value: str) -> None:

@@ -12,8 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from dualdeploy import __version__
-from dualdeploy.actions_io import annotate
+from dualdeploy import __version__, actions_io
 from dualdeploy.errors import EXIT_USAGE, DualDeployError
 
 
@@ -331,27 +330,90 @@ def report_requests() -> None:
         print(f"GitHub API requests: {github.REQUESTS.count}", file=sys.stderr, flush=True)
 
 
+class _ReaderMayLeave:
+    """stdout for a reader that may stop reading (`dualdeploy docs --check | head -1`): once the pipe
+    is closed, the rest of the output is dropped and the job runs on, so the exit status is still
+    the job's own (a closed pipe never turns a failure into success)."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+        self.reader_left = False
+
+    def write(self, text: str) -> int:
+        if not self.reader_left:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._drop_the_rest()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.reader_left:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._drop_the_rest()
+
+    def _drop_the_rest(self) -> None:
+        self.reader_left = True
+        try:  # what is still buffered goes nowhere, also when the interpreter flushes at exit
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    stdout = sys.stdout
+    sys.stdout = guarded = _ReaderMayLeave(stdout)
+    try:
+        return _main(argv)
+    finally:
+        guarded.flush()
+        sys.stdout = stdout
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    actions_io.commands_to_stderr(False)
     try:
         args = build_parser().parse_args(argv)
         if args.command is None:
             build_parser().print_help()
             return EXIT_USAGE
+        actions_io.commands_to_stderr(getattr(args, "format", None) == "json")
         job = importlib.import_module(f"dualdeploy.jobs.{args.job}")
         status = job.run(args)
         report_requests()
         return status
-    except DualDeployError as error:
-        print(f"dualdeploy: error: {error.one_line()}", file=sys.stderr)
-        annotate(
-            "error",
-            error.message,
-            file=error.file,
-            line=error.line,
-            title=f"dualdeploy: {error.key}" if error.key else "dualdeploy",
-        )
-        return error.exit_status
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:
-        return 0
+    except Exception as error:  # noqa: BLE001 (a GitHub failure that escaped a call() is classified too)
+        failure = error if isinstance(error, DualDeployError) else _github_failure(error)
+        if failure is None:
+            raise
+        print(f"dualdeploy: error: {failure.one_line()}", file=sys.stderr)
+        actions_io.annotate(
+            "error",
+            failure.message,
+            file=failure.file,
+            line=failure.line,
+            title=f"dualdeploy: {failure.key}" if failure.key else "dualdeploy",
+        )
+        return failure.exit_status
+
+
+def _github_failure(error: Exception) -> DualDeployError | None:
+    """A PyGithub or HTTP error raised outside `github.call`: classified the same way."""
+    github = sys.modules.get("dualdeploy.github")
+    if github is None:
+        return None
+    import requests
+    from urllib3.exceptions import HTTPError
+
+    if not isinstance(error, (github.GithubException, requests.RequestException, HTTPError)):
+        return None
+    return github.classify("talk to GitHub", "the permissions the action's README lists", error)

@@ -32,6 +32,10 @@ class GitHubError(DualDeployError):
     status: int = 0
 
 
+class CannotConnect(GitHubError):
+    """No answer from GitHub at all: DNS, a refused connection, a timeout (never a permission)."""
+
+
 class PermissionMissing(GitHubError):
     """The token may not do this (a fork's read-only token, or a missing `permissions:` entry)."""
 
@@ -153,14 +157,57 @@ def connect(token: str, *, base_url: str | None = None, budget_seconds: float | 
 
 @contextlib.contextmanager
 def call(what: str, *, permission: str) -> Iterator[None]:
-    """Run GitHub calls; a failure becomes one line: what, HTTP status, GitHub's message, the permission."""
+    """Run GitHub calls (REST, or GraphQL's transport); after the bounded retries a failure becomes one
+    line that says what was tried and what actually went wrong: no connection, 401, 403 (the
+    permission), 404, rate limit, GitHub failing."""
     try:
         yield
-    except GithubException as error:
-        raise _as_error(what, permission, error.status, _message(error)) from None
-    except (MaxRetryError, OSError) as error:
-        reason = getattr(error, "reason", None) or error
-        raise _as_error(what, permission, 0, f"no answer from GitHub ({reason})") from None
+    except GitHubError:
+        raise
+    except Exception as error:  # noqa: BLE001 (classified below; anything else is re-raised as it is)
+        classified = classify(what, permission, error)
+        if classified is None:
+            raise
+        raise classified from None
+
+
+def classify(what: str, permission: str, error: BaseException) -> GitHubError | None:
+    """The GitHubError for a failed GitHub call, or None when the error is not a GitHub failure."""
+    if isinstance(error, GithubException):
+        return _as_error(what, permission, error.status, _message(error))
+    if isinstance(error, (MaxRetryError, OSError)):  # requests' ConnectionError and Timeout are OSErrors
+        cause = connection_failure(error)
+        failure = CannotConnect(
+            f"GitHub: could not {what}: cannot connect to {api_url()} ({cause}); check GITHUB_API_URL and the network",
+            key="github",
+        )
+        failure.status = 0
+        return failure
+    return None
+
+
+def connection_failure(error: BaseException) -> str:
+    """What went wrong on the way to GitHub, in a few words: DNS, refused, timed out, TLS, the budget."""
+    seen: list[BaseException] = []
+    pending: list[object] = [error]
+    while pending:
+        item = pending.pop()
+        if not isinstance(item, BaseException) or item in seen:
+            continue
+        seen.append(item)
+        pending += [getattr(item, "reason", None), item.__cause__, item.__context__, *item.args]
+    text = " ".join(f"{type(item).__name__}: {item}" for item in seen).lower()
+    if "time budget exhausted" in text:
+        return "no answer within the run's time budget for GitHub, DD_GITHUB_BUDGET_SECONDS"
+    if any(word in text for word in ("nameresolution", "gaierror", "name or service not known", "name resolution")):
+        return "DNS lookup failed"
+    if "refused" in text:
+        return "connection refused"
+    if "timed out" in text or "timeout" in text:
+        return "timed out"
+    if "ssl" in text or "certificate" in text:
+        return "TLS handshake failed"
+    return str(getattr(error, "reason", None) or error)[:200]
 
 
 def _message(error: GithubException) -> str:
@@ -172,22 +219,37 @@ def _message(error: GithubException) -> str:
     return f"{message} ({', '.join(details)})" if details else message
 
 
-def _as_error(what: str, permission: str, status: int, message: str) -> GitHubError:
-    denied = status == 403 and "rate limit" not in message.lower()
+def is_rate_limit(status: int, message: str) -> bool:
+    return status == 429 or (status == 403 and "rate limit" in message.lower())
+
+
+def hint(status: int, permission: str, message: str = "") -> str:
+    """The fix for a GitHub answer that is not a success, by what the status means (REST and GraphQL)."""
     if status == 401:
-        hint = "the token is invalid or expired"
-    elif denied:
-        hint = (
+        return "the token is invalid or expired: pass a valid `github-token`"
+    if is_rate_limit(status, message):
+        return "rate limited: wait for the limit to reset, or use a token with a higher limit"
+    if status == 403:
+        return (
             f"the token likely lacks `{permission}` (add it under `permissions:`; "
             "a fork's pull request gets a read-only token)"
         )
-    elif status == 404:
-        hint = f"not found, or the token cannot see it (needs `{permission}`)"
-    else:
-        hint = f"needs `{permission}`"
-    status_text = f"HTTP {status}" if status else "no response"
+    if status == 404:
+        return (
+            f"not found: wrong repository ({os.environ.get('GITHUB_REPOSITORY') or 'GITHUB_REPOSITORY'}) or name, "
+            f"or the token cannot see it (it needs `{permission}`)"
+        )
+    if status >= 500:
+        return "GitHub kept failing through the retries: try again later"
+    return "GitHub refused the request"
+
+
+def _as_error(what: str, permission: str, status: int, message: str) -> GitHubError:
+    denied = status == 403 and not is_rate_limit(status, message)
     error_type = PermissionMissing if denied else GitHubError
-    error = error_type(f"GitHub: could not {what}: {status_text}: {message}; {hint}", key="github")
+    error = error_type(
+        f"GitHub: could not {what}: HTTP {status}: {message}; {hint(status, permission, message)}", key="github"
+    )
     error.status = status
     return error
 
@@ -257,16 +319,10 @@ def _graphql_error(what: str, permission: str, errors: list[dict[str, Any]], hea
         )
         error.status = 403
         return error
-    if kind == "FORBIDDEN":
-        error = PermissionMissing(
-            f"GitHub: could not {what}: {cause}; the token likely lacks `{permission}` (add it under "
-            "`permissions:`; a fork's pull request gets a read-only token)",
-            key="github",
-        )
-    elif kind == "NOT_FOUND":
-        error = GitHubError(
-            f"GitHub: could not {what}: {cause}; not found, or the token cannot see it (needs `{permission}`)",
-            key="github",
+    if kind in ("FORBIDDEN", "NOT_FOUND", "UNAUTHENTICATED"):
+        error_type = PermissionMissing if kind == "FORBIDDEN" else GitHubError
+        error = error_type(
+            f"GitHub: could not {what}: {cause}; {hint(GRAPHQL_ERROR_STATUS[kind], permission)}", key="github"
         )
     else:
         error = GitHubError(f"GitHub: could not {what}: {cause}; GitHub refused the query", key="github")
