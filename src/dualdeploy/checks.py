@@ -19,6 +19,7 @@ from functools import cached_property
 from dualdeploy.actions_io import workflow_command
 from dualdeploy.config import Component, Config
 from dualdeploy.patterns import FilterSet, parse_pattern
+from dualdeploy.render import render_text
 from dualdeploy.workflows import WORKFLOWS_DIR, Workflow
 
 ERROR, WARNING, INFO = "error", "warning", "info"
@@ -32,7 +33,6 @@ KINDS = (
     "missing-trigger",
     "uncovered",
 )
-LISTED_IN_MESSAGE = 5  # folders named in a message; the finding's `paths` has them all
 
 
 @dataclass(frozen=True)
@@ -47,14 +47,6 @@ class Finding:
     file: str | None = None
     line: int | None = None
     paths: tuple[str, ...] = ()
-
-    @property
-    def subject(self) -> str:
-        if self.component and self.group:
-            return f"component {self.component} (shared group {self.group})"
-        if self.component:
-            return f"component {self.component}"
-        return f"shared group {self.group}" if self.group else ""
 
     @property
     def where(self) -> str:
@@ -164,11 +156,6 @@ def describe(entries: list[tuple[str, int, int]]) -> tuple[str, ...]:
     return tuple(shown)
 
 
-def _listing(entries: list[str]) -> str:
-    head = ", ".join(entries[:LISTED_IN_MESSAGE])
-    return head + (f" and {len(entries) - LISTED_IN_MESSAGE} more" if len(entries) > LISTED_IN_MESSAGE else "")
-
-
 def _did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
     return close[0] if close else None
@@ -193,8 +180,10 @@ class _Checker:
     def line(self, key: str, fallback: int | None) -> int | None:
         return self.lines.get(key) or fallback
 
-    def add(self, kind: str, severity: str, message: str, **where: object) -> None:
-        self.findings.append(Finding(kind, severity, message, **where))  # type: ignore[arg-type]
+    def add(self, kind: str, severity: str, message: str, facts: dict[str, object], **where: object) -> None:
+        """A finding whose message is `templates/check_message.txt.j2`'s `message`, told `facts`."""
+        text = render_text("check_message.txt.j2", message=message, **facts).strip()
+        self.findings.append(Finding(kind, severity, text, **where))  # type: ignore[arg-type]
 
     # no-match
 
@@ -212,6 +201,7 @@ class _Checker:
         hits = FilterSet(single).match(self.repository.files)
         for key, name, component, patterns, owner_line in owners:
             target = {"component": name} if component else {"group": name}
+            owner = "component" if component else "shared group"
             missing = [
                 (index, text)
                 for index, text in enumerate(patterns)
@@ -222,10 +212,8 @@ class _Checker:
                 self.add(
                     "no-match",
                     ERROR,
-                    f"the pattern {text!r} of {'component' if component else 'shared group'} {name!r} matches "
-                    "no tracked file, so changes meant for it reach nothing"
-                    + (f"; did you mean {suggestion!r}?" if suggestion else ".")
-                    + " Fix the pattern, or remove it if its folder is gone",
+                    "pattern-matches-nothing",
+                    {"pattern": text, "owner": owner, "name": name, "suggestion": suggestion},
                     file=self.config.path,
                     line=self.line(f"{key}[{index}]", owner_line),
                     paths=(text,),
@@ -236,9 +224,8 @@ class _Checker:
                 self.add(
                     "no-match",
                     ERROR,
-                    f"after its '!' exclusions the patterns of {'component' if component else 'shared group'} "
-                    f"{name!r} match no tracked file: an exclusion removes everything its patterns include; "
-                    "narrow the exclusion",
+                    "exclusions-remove-everything",
+                    {"owner": owner, "name": name},
                     file=self.config.path,
                     line=self.line(key, owner_line),
                     paths=patterns,
@@ -280,9 +267,8 @@ class _Checker:
             self.add(
                 "missing-workflow",
                 ERROR,
-                f"deploy-workflow {component.deploy_workflow!r} of component {name!r} is not a tracked file in "
-                f"{WORKFLOWS_DIR}/" + (f"; did you mean {close!r}?" if close else ".") + " Fix the file name, "
-                "or commit the workflow that deploys it",
+                "missing-deploy-workflow",
+                {"workflow": component.deploy_workflow, "name": name, "folder": WORKFLOWS_DIR, "close": close},
                 component=name,
                 file=self.config.path,
                 line=config_line,
@@ -293,7 +279,8 @@ class _Checker:
             self.add(
                 "bad-workflow",
                 ERROR,
-                f"{workflow.path}, the deploy workflow of component {name!r}, cannot be checked: {workflow.problem}",
+                "bad-workflow",
+                {"path": workflow.path, "name": name, "problem": workflow.problem},
                 component=name,
                 file=workflow.path,
                 line=workflow.problem_line,
@@ -303,8 +290,8 @@ class _Checker:
             self.add(
                 "not-dispatchable",
                 ERROR,
-                f"{workflow.name} has no workflow_dispatch trigger, so nobody can run it by hand, yet component "
-                f"{name!r} deploys manually with it; add 'workflow_dispatch:' under 'on:'",
+                "not-dispatchable",
+                {"workflow": workflow.name, "name": name},
                 component=name,
                 file=workflow.path,
                 line=workflow.on_line,
@@ -314,23 +301,24 @@ class _Checker:
         branch = self.repository.default_branch
         runs_on_default = push is not None and push.runs_on_branch(branch)
         if push is not None and not runs_on_default and (not component.manual or not workflow.dispatch):
-            reason = (
-                "runs on pushed tags only"
-                if push.tags and push.branches is None and push.branches_ignore is None
-                else f"has a branches filter that leaves out the default branch {branch!r}"
-            )
-            fix = (
-                f"add {branch!r} to on.push.branches"
+            branch_filter = (
+                "branches"
                 if push.branches is not None
-                else f"remove the pattern that matches {branch!r} from on.push.branches-ignore"
+                else "branches-ignore"
                 if push.branches_ignore is not None
-                else f"add 'branches: [{branch}]' under on.push"
+                else None
             )
             self.add(
                 "trigger-branch",
                 ERROR,
-                f"{workflow.name} deploys component {name!r} on push, but it {reason}, so a merge does not "
-                f"deploy it; {fix}",
+                "trigger-branch",
+                {
+                    "workflow": workflow.name,
+                    "name": name,
+                    "branch": branch,
+                    "filter": branch_filter,
+                    "tags_only": push.tags and branch_filter is None,
+                },
                 component=name,
                 file=workflow.path,
                 line=push.branches_line or push.line,
@@ -349,10 +337,8 @@ class _Checker:
         self.add(
             "missing-workflow",
             ERROR,
-            f"deployed.workflow {source.workflow!r} of component {component.name!r} is not a tracked file in "
-            f"{WORKFLOWS_DIR}/, so its deployed commit cannot be read"
-            + (f"; did you mean {close!r}?" if close else ".")
-            + " Fix the file name",
+            "missing-deployed-workflow",
+            {"workflow": source.workflow, "name": component.name, "folder": WORKFLOWS_DIR, "close": close},
             component=component.name,
             file=self.config.path,
             line=self.line(f"components.{component.name}.deployed.workflow", component.line),
@@ -367,8 +353,8 @@ class _Checker:
             self.add(
                 "dispatch-inputs",
                 ERROR,
-                f"component {name!r} gives deploy-inputs, but {workflow.name} has no workflow_dispatch trigger "
-                "to take them; add 'workflow_dispatch:' with those inputs, or remove deploy-inputs",
+                "inputs-without-dispatch",
+                {"name": name, "workflow": workflow.name},
                 component=name,
                 file=self.config.path,
                 line=inputs_line,
@@ -382,25 +368,28 @@ class _Checker:
             spec = workflow.input(input_name)
             problem = None
             if spec is None:
-                close = _did_you_mean(input_name, declared)
-                problem = (
-                    f"{workflow.name} has no input {input_name!r} (its inputs: {', '.join(declared) or 'none'})"
-                    + (f"; did you mean {close!r}?" if close else "; remove it")
-                )
+                problem = "unknown-input"
             elif spec.type == "choice" and spec.options and value not in spec.options:
-                problem = (
-                    f"{value!r} is not an option of the choice input {input_name!r} of {workflow.name}; "
-                    f"use one of: {', '.join(spec.options)}"
-                )
+                problem = "not-an-option"
             elif spec.type == "boolean" and value not in ("true", "false"):
-                problem = f"the input {input_name!r} of {workflow.name} is a boolean; give 'true' or 'false'"
+                problem = "not-a-boolean"
             elif spec.type == "number" and not _is_number(value):
-                problem = f"the input {input_name!r} of {workflow.name} is a number; give one, e.g. '3'"
+                problem = "not-a-number"
             if problem:
+                facts = {
+                    "name": name,
+                    "workflow": workflow.name,
+                    "input": input_name,
+                    "value": value,
+                    "declared": declared,
+                    "close": _did_you_mean(input_name, declared),
+                    "options": spec.options if spec else (),
+                }
                 self.add(
                     "dispatch-inputs",
                     ERROR,
-                    f"deploy-inputs of component {name!r}: {problem}. `gh workflow run` would refuse it",
+                    problem,
+                    facts,
                     component=name,
                     file=self.config.path,
                     line=line,
@@ -410,17 +399,11 @@ class _Checker:
             spec for spec in workflow.inputs if spec.required and spec.default is None and spec.name not in given
         ]
         if missing:
-            wanted = ", ".join(
-                f"{spec.name}: <{' | '.join(spec.options)}>" if spec.options else f"{spec.name}: <value>"
-                for spec in missing
-            )
             self.add(
                 "dispatch-inputs",
                 ERROR,
-                f"{workflow.name} requires the input{'s' if len(missing) > 1 else ''} "
-                f"{', '.join(repr(spec.name) for spec in missing)} (no default), which component {name!r} does "
-                f"not give, so its deploy instruction `gh workflow run {workflow.name}` fails; add "
-                f"'deploy-inputs: {{{wanted}}}' to the component",
+                "missing-inputs",
+                {"workflow": workflow.name, "name": name, "missing": missing},
                 component=name,
                 file=self.config.path,
                 line=inputs_line,
@@ -446,24 +429,19 @@ class _Checker:
                 continue
             entries = self.tree.collapse(left_out)
             shown = describe(entries)
-            patterns = [f"{entry}**" if entry.endswith("/") else entry for entry, _, _ in entries]
-            fix = (
-                f"add {_listing([repr(p) for p in patterns])} to on.push.paths"
-                if push.paths is not None
-                else "remove the on.push.paths-ignore patterns that match them"
-            )
-            where = (
-                f"shared group {group!r} that component {component.name!r} uses"
-                if group
-                else (f"component {component.name!r}")
-            )
-            count = len(left_out)
             self.add(
                 "missing-trigger",
                 ERROR,
-                f"{workflow.name} deploys component {component.name!r} on push, but its paths filter leaves out "
-                f"{count} file{'s' if count != 1 else ''} of {where} ({_listing(list(shown))}): a change there "
-                f"does not redeploy it; {fix}",
+                "missing-trigger",
+                {
+                    "workflow": workflow.name,
+                    "name": component.name,
+                    "group": group,
+                    "count": len(left_out),
+                    "shown": shown,
+                    "patterns": [f"{entry}**" if entry.endswith("/") else entry for entry, _, _ in entries],
+                    "paths_ignore": push.paths is None,
+                },
                 component=component.name,
                 group=group,
                 file=workflow.path,
@@ -495,9 +473,8 @@ class _Checker:
             self.add(
                 "uncovered",
                 INFO,
-                f"{folder} ({count} file{'s' if count != 1 else ''}) belongs to no component: a change there "
-                "needs no deploy. Add it to the paths of the component built from it, or leave it when "
-                "nothing deployed uses it",
+                "uncovered",
+                {"folder": folder, "count": count},
                 file=self.config.path,
                 line=self.line("components", None),
                 paths=describe([(folder, count, count)]),
