@@ -355,3 +355,16 @@ def test_closed_without_merging_needs_no_deploy_and_loses_the_label(
     [comment] = ours(fake)
     assert "Closed without merging: no deploy needed" in comment.body
     assert label_names(fake) == {"agent-changes", "bug"}
+
+
+def test_labels_of_a_comment_from_before_the_hidden_state_are_the_suites(
+    fake: FakeGitHub, repo: GitRepo, tmp_path: Path
+) -> None:
+    fake.add_issue_comment(REPO, 7, f"{MARKER}\n## 🚦 Manual deploy needed after merge\n")  # an older version's
+    fake.client().get_repo(REPO).get_issue(7).add_to_labels("agent-changes", "requires-manual-deploy")
+    repo.commit("no agents any more", {"server/src/agent-v2/deploy/tenant/index.ts": "1"})
+    result, _, _ = run_detect(fake, repo, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert label_names(fake) == set()
+    [comment] = ours(fake)
+    assert "added by hand" not in comment.body

@@ -38,3 +38,8 @@ def test_state_is_read_defensively() -> None:
     assert labels_added_before({"labels_added": ["Agent-Changes", 3]}) == {"agent-changes"}
     assert labels_added_before({"labels_added": "agent-changes"}) == set()
     assert wanted_labels(True) == ALL and wanted_labels(False) == set()
+
+
+def test_a_comment_from_before_the_hidden_state_owns_the_labels_present() -> None:
+    assert labels_added_before({}, legacy_comment=True, present={"Agent-Changes", "bug"}) == {"agent-changes"}
+    assert labels_added_before({}, present={"agent-changes"}) == set()

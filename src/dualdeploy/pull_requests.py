@@ -46,8 +46,14 @@ def wanted_labels(requires_manual_deploy: bool) -> set[str]:
     return set(MANAGED_LABELS) if requires_manual_deploy else set()
 
 
-def labels_added_before(state: dict) -> set[str]:
-    """The labels the suite recorded as its own (lower case); anything unreadable counts as none."""
+def labels_added_before(state: dict, *, legacy_comment: bool = False, present: set[str] = frozenset()) -> set[str]:
+    """The labels the suite recorded as its own (lower case); anything unreadable counts as none.
+
+    A comment of a version before the hidden state (`legacy_comment`: ours, without any state) kept
+    the labels in step without remembering: its managed labels present now count as the suite's.
+    """
+    if legacy_comment:
+        return {name for name in MANAGED_LABELS if name in {label.lower() for label in present}}
     value = state.get(LABELS_ADDED)
     if not isinstance(value, list):
         return set()

@@ -312,7 +312,7 @@ def publish_to_pull_request(
         plan = plan_labels(
             wanted if args.labels else set(),
             present,
-            labels_added_before(previous),
+            labels_added_before(previous, legacy_comment=bool(found) and not previous, present=present),
             remembers=bool(args.comment),
         )
         if args.comment:
