@@ -342,3 +342,30 @@ def test_the_pr_comment_tells_how_to_check_after_the_deploy(dualdeploy: Dualdepl
         env={"GITHUB_TOKEN": None},
     )
     assert "check that each component runs this change: `dualdeploy explain --pr <number>`" in run.stdout
+
+
+def test_a_shallow_clone_does_not_take_a_cut_off_commit_for_one_that_adds_every_file(
+    dualdeploy: Dualdeploy, history: History, tmp_path: Path
+) -> None:
+    """In a `fetch-depth: 1` clone the newest commit has no parent locally: diffing it against the
+    empty tree would say it changes every component. It is deepened from origin instead, and
+    without an origin to deepen from the answer is an error, never the whole tree."""
+    clone = tmp_path / "shallow"
+    history.repo.git("clone", "--quiet", "--depth", "1", f"file://{history.repo.path}", str(clone))
+    route = history.route
+    run = dualdeploy(
+        "explain", "--repo", str(clone), "--commit", route, "--format", "json",
+        "--deployed-shas", json.dumps({"api": route}), env={"GITHUB_TOKEN": None},
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert [component["name"] for component in document(run)["components"]] == ["api"]
+
+    history.repo.git("-C", str(clone), "remote", "remove", "origin")
+    history.repo.git("-C", str(clone), "fetch", "--quiet", "--depth", "1", f"file://{history.repo.path}", "main")
+    cut = dualdeploy(
+        "explain", "--repo", str(clone), "--commit", route, "--format", "json",
+        "--deployed-shas", json.dumps({"api": route}), env={"GITHUB_TOKEN": None},
+    )  # fmt: skip
+    assert cut.returncode == 2, cut.stdout
+    assert '"components"' not in cut.stdout
+    assert "shallow" in cut.stderr and "fetch-depth: 0" in cut.stderr and "Traceback" not in cut.stderr

@@ -129,6 +129,15 @@ class Git:
         raw = self._run("ls-files", "-z").stdout
         return [path for path in raw.decode("utf-8", errors="surrogateescape").split("\0") if path]
 
+    def shallow_boundary(self) -> set[str]:
+        """The commits whose parents a shallow clone cut off (empty for a full clone)."""
+        shallow = Path(self._out("rev-parse", "--git-path", "shallow"))
+        shallow = shallow if shallow.is_absolute() else Path(self.repo) / shallow
+        try:
+            return set(shallow.read_text().split())
+        except FileNotFoundError:
+            return set()
+
     def is_shallow(self) -> bool:
         return self._out("rev-parse", "--is-shallow-repository") == "true"
 
@@ -223,6 +232,17 @@ class Git:
         """The paths a commit changed against its first parent (the whole tree for a root commit);
         for a merge, what it brought in. `pathspec` narrows them (a file or a folder)."""
         parents = self._out("rev-list", "--parents", "-n", "1", sha).split()[1:]
+        if not parents and sha in self.shallow_boundary():
+            # Cut off by a shallow clone, not a root: against the empty tree it would "add" every file.
+            if self.has_remote():
+                self._run("fetch", "--quiet", "--no-tags", "--deepen=1", "origin", check=False)
+                parents = self._out("rev-list", "--parents", "-n", "1", sha).split()[1:]
+            if not parents:
+                raise GitError(
+                    f"commit {sha[:12]} is the edge of this shallow clone (its parent is missing, so what it "
+                    f"changed is unknown) and it could not be deepened from origin; {FETCH_DEPTH_HINT}",
+                    key="--commit",
+                )
         out = self._run(
             "diff",
             "--name-only",
