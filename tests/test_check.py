@@ -236,6 +236,20 @@ def test_missing_and_undispatchable_workflows(tmp_path: Path) -> None:
     assert "workflow_dispatch" in found[1]["message"]
 
 
+def test_an_auto_component_whose_workflow_runs_only_by_hand_is_not_automatic(tmp_path: Path) -> None:
+    workflow = (
+        "on:\n  workflow_dispatch:\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo\n"
+    )
+    repo = GitRepo(tmp_path / "mono")
+    repo.commit("base", {CONFIG_PATH: AGENTS_CONFIG, ".github/workflows/deploy-agents.yml": workflow, **SOURCES})
+    found = findings(repo)
+    assert [(f["kind"], f["component"], f["line"]) for f in found] == [
+        ("not-automatic", "tenant-agent", 1),
+        ("not-automatic", "support-agent", 1),
+    ]
+    assert "deploy: manual" in found[0]["message"]
+
+
 def test_a_deploy_workflow_that_is_not_yaml_is_an_error_not_a_pass(tmp_path: Path) -> None:
     repo = GitRepo(tmp_path / "mono")
     repo.commit(

@@ -23,11 +23,14 @@ from dualdeploy.render import render_text
 from dualdeploy.workflows import WORKFLOWS_DIR, Workflow
 
 ERROR, WARNING, INFO = "error", "warning", "info"
+# Events that never run a workflow because code landed on the default branch.
+BY_HAND_EVENTS = frozenset({"workflow_dispatch", "pull_request", "pull_request_target"})
 KINDS = (
     "no-match",
     "missing-workflow",
     "bad-workflow",
     "not-dispatchable",
+    "not-automatic",
     "trigger-branch",
     "dispatch-inputs",
     "missing-trigger",
@@ -292,6 +295,17 @@ class _Checker:
                 ERROR,
                 "not-dispatchable",
                 {"workflow": workflow.name, "name": name},
+                component=name,
+                file=workflow.path,
+                line=workflow.on_line,
+                paths=(workflow.path,),
+            )
+        if not component.manual and set(workflow.events) <= BY_HAND_EVENTS:
+            self.add(
+                "not-automatic",
+                ERROR,
+                "not-automatic",
+                {"workflow": workflow.name, "name": name, "events": workflow.events},
                 component=name,
                 file=workflow.path,
                 line=workflow.on_line,
