@@ -45,14 +45,24 @@ def clone_base(origin: GitRepo, path: Path) -> Path:
 
 
 def run_detect(
-    fake: FakeGitHub, workspace: Path, tmp_path: Path, *, base: str, head: str, event_name: str, **env: str
+    fake: FakeGitHub,
+    workspace: Path,
+    tmp_path: Path,
+    *,
+    base: str,
+    head: str,
+    event_name: str,
+    closed: dict | None = None,
+    **env: str,
 ) -> Run:
     event = {
+        "action": "closed" if closed else "synchronize",
         "pull_request": {
             "number": PULL,
             "title": "From a fork",
             "base": {"sha": base, "ref": "main", "repo": {"full_name": REPO}},
             "head": {"sha": head, "ref": "feature", "repo": {"full_name": FORK}},
+            **(closed or {}),
         },
         "repository": {"full_name": REPO},
     }
@@ -167,3 +177,21 @@ def test_json_stdout_stays_json_under_pull_request_target(fake: FakeGitHub, tmp_
     )
     assert result.returncode == 0, result.stderr
     assert [c["name"] for c in json.loads(result.stdout.split("\n::")[0].strip())["components"]] == ["tenant-agent"]
+
+
+def test_a_merged_fork_pull_request_is_followed_to_its_deploy(fake: FakeGitHub, tmp_path: Path) -> None:
+    origin, base, head = make_origin(tmp_path / "origin", {TENANT: "2"})
+    workspace = clone_base(origin, tmp_path / "workspace")
+    assert run_detect(fake, workspace, tmp_path, base=base, head=head, event_name="pull_request_target").returncode == 0
+    # Merged upstream (a squash: the fork's commit itself never reaches a branch), then the closed event.
+    origin.write({TENANT: "2"})
+    merge = origin.commit("A stranger's change (#7)")
+    subprocess.run(["git", "-C", str(workspace), "pull", "--quiet", "--ff-only"], check=True)
+    closed = {"merged": True, "merge_commit_sha": merge, "merged_at": "2024-01-15T09:30:00Z", "state": "closed"}
+    result = run_detect(
+        fake, workspace, tmp_path, base=base, head=head, event_name="pull_request_target", closed=closed
+    )
+    assert result.returncode == 0, result.stderr
+    [comment] = ours(fake)
+    assert "Merged, waiting for a deploy of `tenant-agent`" in comment.body
+    assert set(fake.issue(REPO, PULL).labels) == {"agent-changes", "requires-manual-deploy"}
