@@ -699,3 +699,26 @@ def test_assistant_files_list_the_monitoring_commands(repo: Path, capsys) -> Non
         ):
             assert command in monitoring, (name, command)
     assert "### Monitoring the deployments" not in (repo / ".github/workflows/WORKFLOWS_README.md").read_text()
+
+
+def test_deploy_commands_name_the_repositorys_default_branch(tmp_path: Path) -> None:
+    """A repository whose default branch is `trunk`: the guides' `gh workflow run --ref` and their
+    prose name `trunk` (`--ref main` would fail as printed), as `detect` and `explain` do."""
+    upstream = GitRepo(tmp_path / "upstream", branch="trunk")
+    upstream.commit("base", {".github/dual-deploy.yml": CONFIG})
+    clone = tmp_path / "clone"
+    upstream.git("clone", "--quiet", f"file://{upstream.path}", str(clone))
+    result = run_process("docs", "--repo", str(clone), "--only", "quick-reference,onboarding,runbook")
+    assert result.returncode == 0, result.stderr
+    names = (QUICK_REFERENCE, "docs/ONBOARDING.md", "docs/DEPLOYMENT_RUNBOOK.md")
+    guides = "".join((clone / name).read_text() for name in names)
+    assert "`gh workflow run deploy-agents.yml --ref trunk`" in guides
+    assert "--ref main" not in guides and "`main`" not in guides
+    assert run_process("docs", "--repo", str(clone), "--check").returncode == 1  # the other files are not written
+
+    # In Actions the event's default branch decides, as everywhere else.
+    elsewhere = run_process(
+        "docs", "--repo", str(clone), "--only", "quick-reference", env={"DD_DEFAULT_BRANCH": "release"}
+    )
+    assert elsewhere.returncode == 0, elsewhere.stderr
+    assert "`gh workflow run deploy-agents.yml --ref release`" in (clone / QUICK_REFERENCE).read_text()

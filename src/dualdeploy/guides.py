@@ -28,13 +28,15 @@ def guide_values(
     *,
     link: Callable[[str], SafeMarkdown],
     workflow_link: Callable[[str], SafeMarkdown],
+    branch: str = "main",
 ) -> dict[str, object]:
     """The templates' values: `link(path)` points at a file of the repository, `workflow_link(file)`
-    at a workflow of .github/workflows/."""
+    at a workflow of .github/workflows/; `branch` is the one deploys run from (`gh workflow run --ref`)."""
     components = config.components
     manual = config.manual_components()
     return {
         "config": config,
+        "branch": branch,
         "source": SafeMarkdown(source),
         "components": components,
         "manual": manual,

@@ -124,7 +124,7 @@ def announcement(config: Config, repo_url: str, branch: str) -> str:
     def workflow(file: str) -> SafeMarkdown:
         return link_target(f"{repo_url}/actions/workflows/{file}")
 
-    values = guide_values(config, config.path, link=blob, workflow_link=workflow)
+    values = guide_values(config, config.path, link=blob, workflow_link=workflow, branch=branch)
     files = dict.fromkeys(
         component.deploy_workflow
         for component in sorted(config.components, key=lambda component: not component.manual)

@@ -200,7 +200,7 @@ def codeowners_entries(config: Config) -> tuple[OwnersEntry, ...]:
 # --- the stale-agent issue template ---------------------------------------------------------------
 
 
-def stale_agent_forms(config: Config) -> tuple[AlertItem, ...]:
+def stale_agent_forms(config: Config, branch: str = "main") -> tuple[AlertItem, ...]:
     """The monitor's alert items, as far as the config knows them: the template fills in the rest."""
     return tuple(
         AlertItem(
@@ -211,7 +211,7 @@ def stale_agent_forms(config: Config) -> tuple[AlertItem, ...]:
             repo_url=None,
             deploy_url=None,  # issue bodies do not resolve relative links
             workflow=component.deploy_workflow,
-            deploy_command=component.deploy_command("main"),
+            deploy_command=component.deploy_command(branch),
             owners=component.owners,
             waited="",
             pending=(),
@@ -352,6 +352,7 @@ class DocsContext:
     config: Config
     source: str
     live: LiveStatus | None = None
+    branch: str = "main"  # the default branch: deploys run from it
     _fingerprint: str | None = field(default=None, init=False)
 
     def values(self, target: Target) -> dict[str, object]:
@@ -359,7 +360,11 @@ class DocsContext:
             return _relative_link(target.path, path)
 
         values = guide_values(
-            self.config, self.source, link=link, workflow_link=lambda file: link(f".github/workflows/{file}")
+            self.config,
+            self.source,
+            link=link,
+            workflow_link=lambda file: link(f".github/workflows/{file}"),
+            branch=self.branch,
         )
         values["audience"] = "assistant" if target.key in ("claude-md", "agents-md") else "people"
         return values
@@ -367,7 +372,7 @@ class DocsContext:
     def body(self, target: Target, *, live: bool = True) -> str:
         values = self.values(target)
         if target.key == "issue-template":
-            values["items"] = stale_agent_forms(self.config)
+            values["items"] = stale_agent_forms(self.config, self.branch)
         if target.key == "codeowners":
             values["entries"] = codeowners_entries(self.config)
             values["plain"] = SafeMarkdown
@@ -488,7 +493,7 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(repo / config_path, display_path=config_path)
     keys = parse_only(getattr(args, "only", None))
     live = None if args.check else read_live_status(args, config)
-    outcomes = plan(repo, DocsContext(config, config_path, live), keys)
+    outcomes = plan(repo, DocsContext(config, config_path, live, deploy_branch(repo)), keys)
     if args.check:
         return check(outcomes, config_path)
     for outcome in outcomes:
@@ -500,6 +505,20 @@ def run(args: argparse.Namespace) -> int:
         path.write_bytes(outcome.new.encode("utf-8"))
         print(f"{'created' if outcome.old is None else 'updated'}    {outcome.target.path}")
     return 0
+
+
+def deploy_branch(repo: Path) -> str:
+    """The branch the guides say to deploy from: DD_DEFAULT_BRANCH or the event's, else origin's HEAD
+    (or a local main/master), else `main` (a folder that is not a clone yet)."""
+    known = actions_io.default_branch()
+    if known:
+        return known
+    from dualdeploy.changes import Git
+
+    try:
+        return Git(repo).default_branch().removeprefix("origin/")
+    except DualDeployError:
+        return "main"
 
 
 def check(outcomes: list[Outcome], config_path: str) -> int:
