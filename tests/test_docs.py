@@ -722,3 +722,12 @@ def test_deploy_commands_name_the_repositorys_default_branch(tmp_path: Path) -> 
     )
     assert elsewhere.returncode == 0, elsewhere.stderr
     assert "`gh workflow run deploy-agents.yml --ref release`" in (clone / QUICK_REFERENCE).read_text()
+
+
+def test_the_readme_has_no_heading_swallowed_by_a_code_block() -> None:
+    """Each command's section of the README is a heading a reader (and the table of contents) sees,
+    not text inside an unclosed code block."""
+    tokens = MarkdownIt().parse((ROOT / "README.md").read_text())
+    headings = [tokens[i + 1].content for i, token in enumerate(tokens) if token.type == "heading_open"]
+    for command in ("check", "explain", "announce"):
+        assert any(heading.startswith(f"`dualdeploy {command}`") for heading in headings), command
