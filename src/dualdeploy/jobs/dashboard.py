@@ -51,7 +51,18 @@ def run(args: argparse.Namespace) -> int:
         [f"Merged pull requests waiting for a deploy: unknown ({pulls.problem})."] if pulls and pulls.problem else []
     )
     if args.format == "json":
-        print(json.dumps({"target": target, "components": [drift.to_json() for drift in drifts]}, indent=2))
+        document = {"target": target, "components": [drift.to_json() for drift in drifts]}
+        if pulls is not None:
+            # Merged pull requests still waiting, per component, oldest first (null when unreadable).
+            document["pull_requests_waiting"] = (
+                None
+                if pulls.problem
+                else {
+                    name: [{"number": p.number, "merged_at": p.merged_at, "age_seconds": p.age} for p in items]
+                    for name, items in waiting_pulls.items()
+                }
+            )
+        print(json.dumps(document, indent=2))
     elif args.format == "markdown":
         print(
             render_dashboard(
