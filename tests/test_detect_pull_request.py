@@ -368,3 +368,28 @@ def test_labels_of_a_comment_from_before_the_hidden_state_are_the_suites(
     assert label_names(fake) == set()
     [comment] = ours(fake)
     assert "added by hand" not in comment.body
+
+
+def test_closed_event_without_the_branch_in_the_clone_uses_the_impact_the_comment_recorded(
+    fake: FakeGitHub, repo: GitRepo, tmp_path: Path
+) -> None:
+    run_detect(fake, repo, tmp_path)
+    fields = merged_fields(repo)
+    fields["head"] = {"sha": "f" * 40, "ref": "feature", "repo": {"full_name": REPO}}  # squashed, branch gone
+    result, _, _ = run_detect(fake, repo, tmp_path, closed=fields)
+    assert result.returncode == 0, result.stderr
+    assert "the impact recorded in the pull request's comment is used" in result.stderr
+    [comment] = ours(fake)
+    assert "Merged, waiting for a deploy of `tenant-agent`" in comment.body
+    assert label_names(fake) == {"agent-changes", "requires-manual-deploy"}
+
+
+def test_closed_event_without_the_commits_or_a_recorded_impact_fails(
+    fake: FakeGitHub, repo: GitRepo, tmp_path: Path
+) -> None:
+    fields = merged_fields(repo)
+    fields["head"] = {"sha": "f" * 40, "ref": "feature", "repo": {"full_name": REPO}}
+    result, _, _ = run_detect(fake, repo, tmp_path, closed=fields)
+    assert result.returncode == 2, result.stderr
+    assert "records no impact" in result.stderr and "fetch-depth: 0" in result.stderr
+    assert ours(fake) == []

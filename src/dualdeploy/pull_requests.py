@@ -508,11 +508,12 @@ class PullRequestDesk:
             return []
         done = []
         state = life.to_state(tracked.state)
-        added = labels_added_before(state)
+        # A comment from before the hidden state kept the labels without remembering: they are the suite's.
+        added = labels_added_before(tracked.state, legacy_comment=not tracked.state, present=tracked.labels)
         done_waiting = life.phase in ("deployed", "closed") or (life.merged and not life.manual)
         drop_label = done_waiting and WAITING_LABEL in tracked.labels and WAITING_LABEL in added
         if drop_label:
-            state[LABELS_ADDED] = sorted(name for name in state.get(LABELS_ADDED, []) if name != WAITING_LABEL)
+            state[LABELS_ADDED] = sorted(name for name in added if name != WAITING_LABEL)
         body = render_comment(life, self.config, self.repo_url, state, self.branch)
         number = tracked.issue.number
         if tracked.comment.body != body:

@@ -15,7 +15,7 @@ from pathlib import Path
 from dualdeploy import actions_io
 from dualdeploy.changes import Git, Range, pull_request_range, push_range
 from dualdeploy.config import DEFAULT_CONFIG_PATH, Config, load_config, parse_config_bytes
-from dualdeploy.errors import ConfigError, DualDeployError
+from dualdeploy.errors import ConfigError, DualDeployError, GitError
 from dualdeploy.impact import Impact, impact_of_paths
 from dualdeploy.markers import hidden_state, read_hidden_state
 from dualdeploy.pull_requests import (
@@ -42,8 +42,17 @@ def run(args: argparse.Namespace) -> int:
     config_path = args.config or DEFAULT_CONFIG_PATH
     config_base = base_of_target(event_name, event)
     config = load_detect_config(git, args.repo, config_path, config_base)
-    change_range = select_range(git, args, event_name, event)
-    paths = git.changed_paths(change_range.base, change_range.head)
+    try:
+        change_range = select_range(git, args, event_name, event)
+        paths = git.changed_paths(change_range.base, change_range.head)
+        remembered = False
+    except GitError as error:
+        if not closing(event_name, event):
+            raise
+        # A merged pull request's branch may be gone from the clone: its comment remembers the impact.
+        pull = event["pull_request"]
+        change_range, paths, remembered = Range(pull["base"]["sha"], pull["head"]["sha"]), [], True
+        print(f"{error.one_line()}; the impact recorded in the pull request's comment is used", file=sys.stderr)
     impact = impact_of_paths(config, paths, base=change_range.base, head=change_range.head)
     # Judged by the base's config: a config edit in this pull request counts only once merged.
     config_edit = config_path if config_base and edits(paths, config_path) else None
@@ -53,8 +62,14 @@ def run(args: argparse.Namespace) -> int:
     if config_edit:
         print(f"this pull request edits {config_edit}; it was judged by the base branch's config", file=sys.stderr)
     if actions_io.in_actions():
-        report_in_actions(impact, config, event_name, event, args, branch, config_edit=config_edit)
+        report_in_actions(
+            impact, config, event_name, event, args, branch, config_edit=config_edit, remembered=remembered
+        )
     return 0
+
+
+def closing(event_name: str, event: dict) -> bool:
+    return event_name in PULL_REQUEST_EVENTS and event.get("action") == "closed" and "pull_request" in event
 
 
 def base_of_target(event_name: str, event: dict) -> str | None:
@@ -198,11 +213,20 @@ def format_text(impact: Impact) -> str:
     return "\n".join(lines)
 
 
-def closed_life(impact: Impact, pull: dict, previous: dict) -> PullRequestLife:
+def closed_life(impact: Impact, pull: dict, previous: dict, *, remembered: bool = False) -> PullRequestLife:
     """The pull request's life from its `closed` event: merged (when, as which commit) or not;
-    deploys a rerun finds already recorded are kept."""
+    deploys a rerun finds already recorded are kept. `remembered`: the commits were not in the clone,
+    so the impacted components are the ones the comment recorded (none recorded: an error)."""
     number = int(pull["number"])
     manual = tuple(sorted(component.name for component in impact.manual_components))
+    if remembered:
+        if not isinstance(previous.get("manual"), list):
+            raise GitError(
+                f"the commits of #{number} are not in this clone and its comment records no impact; "
+                "check out with fetch-depth: 0",
+                key="pull_request",
+            )
+        manual = life_from_state(number, previous).manual
     if not (pull.get("merged") and pull.get("merge_commit_sha")):
         return PullRequestLife(number, manual=manual, closed_unmerged=True)
     known = life_from_state(number, previous)
@@ -232,6 +256,7 @@ def report_in_actions(
     branch: str = "main",
     *,
     config_edit: str | None = None,
+    remembered: bool = False,
 ) -> None:
     """Outputs and the job summary always; on a pull request also the sticky comment and the labels."""
     manual = [component.name for component in impact.manual_components]
@@ -242,7 +267,7 @@ def report_in_actions(
     comment_url = ""
     if event_name in PULL_REQUEST_EVENTS and "pull_request" in event and (args.comment or args.labels):
         comment_url = publish_to_pull_request(
-            impact, config, comment, event_name, event, args, branch, config_edit=config_edit
+            impact, config, comment, event_name, event, args, branch, config_edit=config_edit, remembered=remembered
         )
     actions_io.set_output("comment-url", comment_url)
     actions_io.append_summary(comment)
@@ -279,6 +304,7 @@ def publish_to_pull_request(
     branch: str = "main",
     *,
     config_edit: str | None = None,
+    remembered: bool = False,
 ) -> str:
     """Keep the sticky comment and the labels in step with the impact; degrade to a warning without rights."""
     from dualdeploy import github
@@ -307,7 +333,7 @@ def publish_to_pull_request(
         found = github.sticky_comments(issue, COMMENT_MARKER) if args.comment else []
         previous = read_hidden_state(found[0].body) if found else {}
         present = github.label_names(issue) if args.labels else set()
-        life = closed_life(impact, pull, previous) if event.get("action") == "closed" else None
+        life = closed_life(impact, pull, previous, remembered=remembered) if event.get("action") == "closed" else None
         wanted = closed_labels(life) if life else wanted_labels(impact.requires_manual_deploy)
         plan = plan_labels(
             wanted if args.labels else set(),
