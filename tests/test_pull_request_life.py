@@ -265,3 +265,27 @@ def test_the_dashboard_and_the_alert_issue_list_who_still_waits(
     body = issue.body.replace("\\", "")
     assert "Merged pull requests waiting for a deploy" in body and "/pull/1) Change 1 (merged 1 h 5 min ago)" in body
     assert "Merge to deploy, per pull request" in body and "2 merged, 0 deployed, 2 waiting" in body
+
+
+def test_a_pull_request_whose_closed_event_never_ran_is_asked_for_its_merge(
+    dualdeploy: Dualdeploy, fake: FakeGitHub, repo: GitRepo
+) -> None:
+    """Its comment is still the open one (manual components, no merge): GitHub has the merge commit."""
+    fake.add_pull(
+        REPO,
+        3,
+        head_sha=repo.git("rev-parse", "pr1"),
+        labels=["agent-changes", "requires-manual-deploy"],
+        state="closed",
+        merged_at=minutes(0),
+        merge_commit_sha=merge_of(repo, 1),
+    )
+    state = '{"labels_added":["agent-changes","requires-manual-deploy"],"manual":["tenant-agent"]}'
+    fake.add_issue_comment(REPO, 3, f"{MARKER}\n<!-- dualdeploy:state {state} -->\n## 🚦 Manual deploy needed")
+    fake.reset_requests()
+    result = run(dualdeploy, fake, repo, "record", "--component", "tenant-agent")
+    assert result.returncode == 0, result.stderr
+    assert [r.path for r in fake.requests if r.path.endswith("/pulls/3")] == [f"/repos/{REPO}/pulls/3"]
+    assert labels(fake, 3) == {"agent-changes"}
+    [comment] = ours(fake, 3)
+    assert "Merged and deployed" in comment.body and "30 min after merge" in comment.body
