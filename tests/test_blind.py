@@ -206,3 +206,49 @@ def test_sync_check_format_json_is_json_only_on_stdout(dualdeploy: Dualdeploy, o
     [tenant] = report["components"]
     assert tenant["status"] == "stale" and tenant["overdue"] is True
     assert "::error " in run.stderr and "tenant-agent: stale (overdue)" in run.stderr
+
+
+def test_a_depth_1_clone_gives_the_full_clone_answer(dualdeploy: Dualdeploy, origin: GitRepo, tmp_path: Path) -> None:
+    given = json.dumps({"tenant-agent": first_sha(origin)})
+    full = sync_check(dualdeploy, origin.path, "--deployed-shas", given, "--components", "tenant-agent")
+    shallow = clone(origin, tmp_path / "shallow", "--depth", "1", "--no-single-branch")
+    assert (shallow / ".git" / "shallow").is_file()
+    run = sync_check(dualdeploy, shallow, "--deployed-shas", given, "--components", "tenant-agent")
+    assert (run.returncode, full.returncode) == (1, 1), run.stderr
+    assert json.loads(run.outputs["stale"]) == json.loads(full.outputs["stale"])
+    [stale] = json.loads(run.outputs["stale"])
+    assert [commit["subject"] for commit in stale["pending_commits"]] == ["Tenant: answer in French"]
+
+
+def test_a_partial_clone_stays_partial(dualdeploy: Dualdeploy, origin: GitRepo, tmp_path: Path) -> None:
+    origin.git("config", "uploadpack.allowFilter", "true")
+    partial = clone(origin, tmp_path / "partial", "--depth", "1", "--filter=blob:none", "--no-single-branch")
+    blobs_before = blobs(partial)
+    given = json.dumps({"tenant-agent": first_sha(origin)})
+    run = sync_check(dualdeploy, partial, "--deployed-shas", given, "--components", "tenant-agent")
+    assert run.returncode == 1, run.stderr
+    assert [c["subject"] for c in json.loads(run.outputs["stale"])[0]["pending_commits"]] == [
+        "Tenant: answer in French"
+    ]
+    assert blobs(partial) == blobs_before  # history came, file contents did not
+
+
+def blobs(repo: Path) -> int:
+    listing = subprocess.run(
+        ["git", "-C", str(repo), "cat-file", "--batch-all-objects", "--batch-check=%(objecttype)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return listing.split().count("blob")
+
+
+def test_a_deployed_commit_nobody_has_is_exit_2_naming_it(
+    dualdeploy: Dualdeploy, origin: GitRepo, tmp_path: Path
+) -> None:
+    shallow = clone(origin, tmp_path / "shallow", "--depth", "1")
+    given = json.dumps({"tenant-agent": "0123456789abcdef0123456789abcdef01234567"})
+    run = sync_check(dualdeploy, shallow, "--deployed-shas", given, "--components", "tenant-agent")
+    assert run.returncode == 2
+    line = error_line(run)
+    assert "tenant-agent runs 0123456789abcdef0123456789abcdef01234567" in line and "fetch-depth: 0" in line

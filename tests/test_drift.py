@@ -24,6 +24,7 @@ from dualdeploy.drift import (
     classify,
     relevant_commits,
 )
+from dualdeploy.errors import GitError
 from gitrepo import T0, GitRepo, at, with_example_config
 
 TENANT = "server/src/agent-v2/deploy/tenant/index.ts"
@@ -232,8 +233,21 @@ def test_a_deploy_from_an_unmerged_branch_is_diverged(repo: GitRepo) -> None:
     assert drifts["support-agent"].status == IN_SYNC  # the others were deployed from main
 
 
-def test_unknown_when_the_provider_cannot_tell_or_the_sha_is_not_in_the_repo(repo: GitRepo) -> None:
+def test_unknown_when_the_provider_cannot_tell(repo: GitRepo) -> None:
     repo.commit("tenant", {TENANT: "2"}, date=at(60))
+    reader = FixedReader(
+        {
+            "tenant-agent": Deployment("tenant-agent", None, reason="no successful deployment of 'tenant-agent' yet"),
+            "support-agent": Deployment("support-agent", repo.head()),
+            "billing-agent": Deployment("billing-agent", repo.head()),
+        }
+    )
+    tenant = assess(repo, {}, reader=reader)["tenant-agent"]
+    assert tenant.status == UNKNOWN and tenant.reason == "no successful deployment of 'tenant-agent' yet"
+    assert not tenant.pending and not tenant.overdue(T0 + 10**9, 0)
+
+
+def test_a_deployed_sha_not_in_the_repo_is_an_error_naming_it(repo: GitRepo) -> None:
     missing = "0123456789abcdef0123456789abcdef01234567"
     reader = FixedReader(
         {
@@ -242,14 +256,12 @@ def test_unknown_when_the_provider_cannot_tell_or_the_sha_is_not_in_the_repo(rep
             "billing-agent": Deployment("billing-agent", "not-a-ref", source="url:https://example.com"),
         }
     )
-    drifts = assess(repo, {}, reader=reader)
-    tenant, support, billing = drifts["tenant-agent"], drifts["support-agent"], drifts["billing-agent"]
-    assert tenant.status == support.status == billing.status == UNKNOWN
-    assert tenant.reason == "no successful deployment of 'tenant-agent' yet"
-    assert "0123456789ab" in support.reason and "fetch-depth: 0" in support.reason
-    assert support.deployment.sha == missing
-    assert not tenant.pending and not support.pending and not billing.pending
-    assert not any(drift.overdue(T0 + 10**9, 0) for drift in (tenant, support, billing))
+    with pytest.raises(GitError) as raised:
+        assess(repo, {}, reader=reader)
+    message = raised.value.one_line()
+    assert f"support-agent runs {missing} (github-deployment:support-agent)" in message
+    assert "billing-agent runs not-a-ref" in message and "fetch-depth: 0" in message
+    assert "no origin to fetch it from" in message and raised.value.exit_status == 2
 
 
 def test_given_short_sha_is_resolved(repo: GitRepo) -> None:

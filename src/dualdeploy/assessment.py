@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from dualdeploy.changes import Git, History
+from dualdeploy.changes import FETCH_DEPTH_HINT, Git, History
 from dualdeploy.config import Component, Config
 from dualdeploy.deployments import DeploymentReader
 from dualdeploy.drift import UNKNOWN, ComponentPaths, Deployment, Drift, classify, relevant_commits
-from dualdeploy.errors import DualDeployError
+from dualdeploy.errors import DualDeployError, GitError
 
 READ_WORKERS = 8
 
@@ -26,7 +26,7 @@ class State:
 
 
 def assess(git: Git, config: Config, components: tuple[Component, ...], target: str, reader: DeploymentReader) -> State:
-    deployments = [resolve_sha(git, deployment) for deployment in read_all(reader, components)]
+    deployments = require_history(git, target, read_all(reader, components))
     known = git.existing({deployment.sha for deployment in deployments if deployment.sha})
     history = History(git, target, sorted(known))
     paths = ComponentPaths(config.filters())
@@ -42,6 +42,33 @@ def assess(git: Git, config: Config, components: tuple[Component, ...], target: 
         extra = () if ancestor else relevant_commits(paths, filters, history.extra(deployment.sha))
         drifts.append(classify(deployment, known=True, ancestor=ancestor, pending=pending, extra=extra))
     return State(target=target, drifts=tuple(drifts))
+
+
+def require_history(
+    git: Git, target: str, deployments: list[Deployment], *, since: int | None = None
+) -> list[Deployment]:
+    """History on demand, then no guessing: the deployed commits and the target's history back to
+    them are fetched from origin when this clone lacks them (a depth-1 checkout, a partial clone
+    stays partial); a deployed commit still missing afterwards is an error (exit 2) that names the
+    component, the sha and `fetch-depth: 0`. Returns the deployments with short shas made full."""
+    present, whole = git.complete_history(target, [d.sha for d in deployments if d.sha], since=since)
+    deployments = [resolve_sha(git, deployment) for deployment in deployments]
+    missing = [d for d in deployments if d.sha and d.sha not in present and not git.try_resolve(d.sha)]
+    if missing:
+        where = "even after fetching from origin" if git.has_remote() else "and there is no origin to fetch it from"
+        names = "; ".join(f"{d.component} runs {d.sha} ({d.source or 'deployed-shas'})" for d in missing)
+        raise GitError(
+            f"deployed commit not in this clone's history {where}: {names}; {FETCH_DEPTH_HINT}, "
+            "or check that the deployed sha belongs to this repository",
+            key="history",
+        )
+    if not whole:
+        raise GitError(
+            f"this clone is shallow and its history does not reach the deployed commits from {target[:12]}, "
+            f"even after deepening from origin; {FETCH_DEPTH_HINT}",
+            key="history",
+        )
+    return deployments
 
 
 def component_filters(component: Component) -> list[str]:
@@ -83,6 +110,7 @@ def production_target(git: Git, config: Config, reader: DeploymentReader, target
     deployed = [
         resolve_sha(git, reader.read(component)) for component in config.components if component.deploy == "auto"
     ]
+    git.fetch_commits([d.sha for d in deployed if d.sha])  # a depth-1 checkout lacks them: ask origin
     known = [d for d in deployed if d.sha and git.try_resolve(d.sha)]
     if known:
         newest = max(known, key=lambda deployment: deployment.deployed_at or 0)

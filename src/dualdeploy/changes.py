@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,8 @@ from dualdeploy.errors import GitError
 ZERO_SHA = "0" * 40
 PULL_HEAD_REF = "refs/dualdeploy/pull/{number}/head"  # where a pull request's head is fetched to
 FETCH_DEPTH_HINT = "check out with `fetch-depth: 0` (actions/checkout) so the history is complete"
+HISTORY_DEPTHS = (50, 200, 1000, None)  # deepen a shallow clone by these many commits, then unshallow it
+FULL_SHA = re.compile(r"[0-9a-f]{40}")
 
 # Paths only: rename and copy detection would read file contents (and, in a partial clone, fetch
 # every missing blob from the remote) to learn what --no-renames lists anyway: a deletion and an
@@ -157,6 +160,68 @@ class Git:
             if self.try_resolve(candidate):
                 return candidate
         raise GitError("cannot tell the default branch: pass --base", key="--base")
+
+    def shallow_commits(self) -> set[str]:
+        """The commits at this clone's shallow boundary: their parents are not here."""
+        path = Path(self._out("rev-parse", "--git-path", "shallow"))
+        path = path if path.is_absolute() else self.repo / path
+        return set(path.read_text().split()) if path.is_file() else set()
+
+    def _fetch(self, *args: str) -> bool:
+        """`git fetch … origin …`; a partial clone's filter (`blob:none`) applies by itself, so it stays partial."""
+        options = [arg for arg in args if arg.startswith("-")]
+        refs = [arg for arg in args if not arg.startswith("-")]
+        return self._run("fetch", "--quiet", "--no-tags", *options, "origin", *refs, check=False).returncode == 0
+
+    def fetch_commits(self, shas: list[str]) -> set[str]:
+        """Fetch commits this clone lacks from origin by sha (a shallow clone takes them at depth 1, the
+        history between comes from deepening); returns the given shas that are here afterwards."""
+        wanted = sorted({sha for sha in shas if sha})
+        missing = [sha for sha in wanted if sha not in self.existing(wanted) and FULL_SHA.fullmatch(sha)]
+        if missing and self.has_remote():
+            depth = ["--depth=1"] if self.is_shallow() else []
+            if not self._fetch(*depth, *missing):  # one unknown sha fails the lot: try them one by one
+                for sha in missing:
+                    self._fetch(*depth, sha)
+        return self.existing(wanted)
+
+    def complete_history(self, target: str, shas: list[str], *, since: int | None = None) -> tuple[set[str], bool]:
+        """History on demand: what `History(target, shas, since=…)` needs, fetched from origin when this
+        clone lacks it, the way `merge_base` deepens for `detect`. Returns the shas that are commits
+        here and whether the history between them and the target (and back to `since`) is whole."""
+        wanted = sorted({sha for sha in shas if sha})
+        present = self.existing(wanted)
+        if self.is_shallow() and self.has_remote():
+            for depth in HISTORY_DEPTHS:
+                if len(present) == len(wanted) and self.history_is_whole(target, sorted(present), since=since):
+                    break
+                deepen = ["--unshallow"] if depth is None else [f"--deepen={depth}"]
+                if not self._fetch(*deepen, target) and not self._fetch(*deepen):
+                    break
+                present = self.existing(wanted)
+                if not self.is_shallow():
+                    break
+        if len(present) < len(wanted):
+            present = self.fetch_commits(wanted)  # not on the target's history: a deploy from elsewhere
+        return present, self.history_is_whole(target, sorted(present), since=since)
+
+    def history_is_whole(self, target: str, shas: list[str], *, since: int | None = None) -> bool:
+        """No shallow boundary cuts the commits between the target and these shas (nor, with `since`,
+        the target's history back to that time)."""
+        if not self.is_shallow():
+            return True
+        boundary = self.shallow_commits()
+        tips = sorted({target, *shas})
+        floor = self._run("merge-base", "--octopus", *tips, check=False).stdout.decode().strip()
+        if not floor:
+            return False
+        if boundary & set(self._out("rev-list", *tips, f"^{floor}").split()):
+            return False
+        if since is not None:
+            before = self._out("rev-list", "-1", "--first-parent", f"--before={since}", target)
+            if not before or boundary & set(self._out("rev-list", target, f"^{before}").split()):
+                return False
+        return True
 
     def merge_base(self, base: str, head: str) -> str:
         """The merge base, deepening a shallow clone from origin until it appears."""

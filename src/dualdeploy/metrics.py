@@ -125,7 +125,9 @@ def compute_metrics(
     window = WINDOW_DAYS * 86400
     since = now - window
     histories = deployment_histories(reader, components, since)
-    present = git.existing({d.sha for deployments in histories.values() for d in deployments if d.sha})
+    # History on demand: a depth-1 checkout is deepened back over the window and to the deploys.
+    shas = [d.sha for deployments in histories.values() for d in deployments if d.sha]
+    present, _ = git.complete_history(target, shas, since=since)
     history = History(git, target, sorted(present), since=since)
     paths = ComponentPaths(config.filters())
     commits = list(history.commits.values())
