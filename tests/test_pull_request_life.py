@@ -289,3 +289,29 @@ def test_a_pull_request_whose_closed_event_never_ran_is_asked_for_its_merge(
     assert labels(fake, 3) == {"agent-changes"}
     [comment] = ours(fake, 3)
     assert "Merged and deployed" in comment.body and "30 min after merge" in comment.body
+
+
+def test_the_status_page_shows_who_waits_and_the_per_pr_metrics(
+    dualdeploy: Dualdeploy, fake: FakeGitHub, repo: GitRepo
+) -> None:
+    fake.now = minutes(20)
+    deployment = fake.add_deployment(REPO, sha=merge_of(repo, 1), ref="main", environment="tenant-agent")
+    fake.add_deployment_status(REPO, deployment.id, "success")
+    now = str(epoch(minutes(60)))
+    result = dualdeploy(
+        "docs",
+        "--repo",
+        str(repo.path),
+        "--only",
+        "status",
+        "--github-token",
+        "test-token",
+        "--repository",
+        REPO,
+        env={**fake.env(), "DD_NOW": now},
+    )
+    assert result.returncode == 0, result.stderr
+    page = (repo.path / "docs/DEPLOYMENT_STATUS.md").read_text().replace("\\", "")
+    assert "Merged pull requests waiting for a deploy" in page and "Change 2 (merged 55 min ago)" in page
+    assert "Merge to deploy, per pull request" in page
+    assert "2 merged, 1 deployed, 1 waiting; median 20 min, p90 20 min; 50% within 30 min" in page

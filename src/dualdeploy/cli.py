@@ -282,6 +282,11 @@ def _add_adoption_commands(commands) -> None:
         help="token to fill the status page with live data (default: none, and the page says unknown)",
     )
     docs.add_argument(
+        "--now",
+        default=_env("DD_NOW"),
+        help="the status page's time, for ages and the metrics' window (ISO 8601 or unix seconds)",
+    )
+    docs.add_argument(
         "--repository", default=_env("GITHUB_REPOSITORY"), help="owner/name on GitHub (default: $GITHUB_REPOSITORY)"
     )
 
