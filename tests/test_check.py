@@ -442,3 +442,17 @@ def test_an_unknown_default_branch_is_a_usage_error_naming_the_option(tmp_path: 
     result = check(repo)
     assert result.returncode == 2 and "--default-branch" in result.stderr
     assert check(repo, "--default-branch", "trunk").returncode == 0
+
+
+def test_run_from_a_subfolder_it_finds_the_repository_root(tmp_path: Path) -> None:
+    """Like git, the commands work from any folder of the checkout: no "no config file, run
+    `dualdeploy init`" (which would write a second config in the subfolder)."""
+    repo = GitRepo(tmp_path / "mono")
+    repo.commit("base", {CONFIG_PATH: TYPO_CONFIG, **SOURCES})
+    inside = repo.path / "server/src"
+    result = run_process("check", "--format", "json", cwd=inside)
+    assert result.returncode == 1, result.stderr
+    [finding] = json.loads(result.stdout)["findings"]
+    assert (finding["kind"], finding["file"]) == ("no-match", CONFIG_PATH)
+    explained = run_process("explain", "--commit", "HEAD", "--deployed-shas", "{}", cwd=inside)
+    assert "no config file" not in explained.stderr and "Traceback" not in explained.stderr, explained.stderr

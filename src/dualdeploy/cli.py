@@ -390,6 +390,8 @@ def _main(argv: Sequence[str] | None) -> int:
             build_parser().print_help()
             return EXIT_USAGE
         actions_io.commands_to_stderr(getattr(args, "format", None) == "json")
+        if getattr(args, "repo", None) == ".":
+            args.repo = _checkout_root()
         job = importlib.import_module(f"dualdeploy.jobs.{args.job}")
         status = job.run(args)
         report_requests()
@@ -409,6 +411,20 @@ def _main(argv: Sequence[str] | None) -> int:
             title=f"dualdeploy: {failure.key}" if failure.key else "dualdeploy",
         )
         return failure.exit_status
+
+
+def _checkout_root() -> str:
+    """The top of the git checkout around the current folder, so the commands work from any folder
+    of it, like git; "." outside a checkout (or at its top, without asking git)."""
+    if os.path.exists(".git"):
+        return "."
+    import subprocess
+
+    try:
+        found = subprocess.run(["git", "rev-parse", "--show-toplevel"], capture_output=True, text=True, check=False)
+    except OSError:
+        return "."
+    return found.stdout.strip() if found.returncode == 0 and found.stdout.strip() else "."
 
 
 def _github_failure(error: Exception) -> DualDeployError | None:
