@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     config_edit = config_path if config_base and edits(paths, config_path) else None
     # Only the Markdown comment names the deploy branch, and finding it may take git processes.
     branch = deploy_branch(git) if args.format == "markdown" or actions_io.in_actions() else "main"
-    print(format_impact(impact, config, args.format, branch))
+    print(format_impact(impact, config, args.format, branch, config_edit=config_edit))
     if config_edit:
         print(f"this pull request edits {config_edit}; it was judged by the base branch's config", file=sys.stderr)
     if actions_io.in_actions():
@@ -188,12 +188,14 @@ def render_comment(
     )
 
 
-def format_impact(impact: Impact, config: Config, output_format: str, branch: str = "main") -> str:
+def format_impact(
+    impact: Impact, config: Config, output_format: str, branch: str = "main", *, config_edit: str | None = None
+) -> str:
     if output_format == "json":
         # Compact separators keep json on its C encoder (indent= falls back to pure Python).
         return json.dumps(impact.to_json(), separators=(", ", ": "))
     if output_format == "markdown":
-        return render_comment(impact, config, actions_io.repo_url(), branch)
+        return render_comment(impact, config, actions_io.repo_url(), branch, config_edit=config_edit)
     return format_text(impact)
 
 
@@ -317,8 +319,8 @@ def publish_to_pull_request(
         warn_read_only(
             f"this pull request comes from the fork {head_repository}, so the job's token is read-only",
             fix=(
-                "To comment and label on fork pull requests, run detect-agent-impact under "
-                f"`pull_request_target` as in {FORK_EXAMPLE} (it never runs the fork's code)."
+                "To comment and label on fork pull requests, run detect-agent-impact under `pull_request_target` "
+                f"as in dualdeploy/dual-deploy-guard's {FORK_EXAMPLE} (it never runs the fork's code)."
             ),
         )
         return ""
