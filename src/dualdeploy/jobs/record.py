@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     )
     actions_io.set_output("deployment-id", str(existing.id))
     actions_io.set_output("environment", environment)
-    if args.state == "success" and args.pull_requests:
+    if args.state == "success" and args.pull_requests and component.manual:  # PRs wait on manual ones only
         deployed_at = int(newest.created_at.timestamp()) if newest.created_at else int(time.time())
         deploy = Deployment(component.name, sha, deployed_at, source="record-deployment", url=log_url)
         follow_pull_requests(repo, git, config, deploy)
