@@ -194,3 +194,13 @@ def test_history_of_a_diverged_deploy_reads_no_file_contents(repo: GitRepo, tmp_
     [extra] = history.extra(deployed)
     assert missing_objects(clone) == missing_before, "reading the history fetched file contents"
     assert (extra.sha, set(extra.paths)) == (deployed, {"agents/tenant/main.ts", "agents/support/tenant.ts"})
+
+
+def test_contains_says_unknown_when_the_clone_lacks_a_commit(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "r")
+    first = repo.commit("one", {"a": "1"})
+    second = repo.commit("two", {"a": "2"})
+    git = Git(repo.path)
+    assert git.contains(second, first) is True
+    assert git.contains(first, second) is False
+    assert git.contains(second, "f" * 40) is None  # not here: unknown, never "no"
