@@ -460,7 +460,10 @@ class PullRequestDesk:
             issues = [
                 issue
                 for issue in self.repo.get_issues(**options)
-                if issue.pull_request is not None and issue.number not in (skip or set())
+                if issue.pull_request is not None
+                and issue.number not in (skip or set())
+                # Closed (so merged, if at all) before the window: only updated since, not counted.
+                and not (since is not None and issue.closed_at is not None and epoch_of(issue.closed_at) < since)
             ]
         for issue in issues:
             tracked.append(self.track(issue))
