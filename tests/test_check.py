@@ -456,3 +456,33 @@ def test_run_from_a_subfolder_it_finds_the_repository_root(tmp_path: Path) -> No
     assert (finding["kind"], finding["file"]) == ("no-match", CONFIG_PATH)
     explained = run_process("explain", "--commit", "HEAD", "--deployed-shas", "{}", cwd=inside)
     assert "no config file" not in explained.stderr and "Traceback" not in explained.stderr, explained.stderr
+
+
+def test_a_push_filter_with_both_paths_and_paths_ignore_is_a_bad_workflow(tmp_path: Path) -> None:
+    """GitHub refuses a workflow whose event has both `paths` and `paths-ignore` (or both `branches`
+    and `branches-ignore`): it never runs, so nothing deploys. Keeping one clears it."""
+    workflow = dedent("""
+        on:
+          push:
+            branches: [main]
+            paths: ["server/**", "packages/**"]
+            paths-ignore: ["**/*.md"]
+        jobs:
+          deploy:
+            runs-on: ubuntu-latest
+            steps:
+              - run: echo
+        """)
+    repo = GitRepo(tmp_path / "mono")
+    repo.commit("base", {CONFIG_PATH: AGENTS_CONFIG, ".github/workflows/deploy-agents.yml": workflow, **SOURCES})
+    found = findings(repo)
+    assert {(f["kind"], f["line"]) for f in found} == {("bad-workflow", 5)}
+    assert "paths-ignore" in found[0]["message"]
+
+    repo.commit(
+        "keep one", {".github/workflows/deploy-agents.yml": workflow.replace('paths-ignore: ["**/*.md"]\n', "")}
+    )
+    assert findings(repo) == []
+    both_branches = workflow.replace('paths-ignore: ["**/*.md"]', 'branches-ignore: ["release/**"]')
+    repo.commit("branches", {".github/workflows/deploy-agents.yml": both_branches})
+    assert {f["kind"] for f in findings(repo)} == {"bad-workflow"}

@@ -154,6 +154,15 @@ def parse_workflow(text: str, path: str) -> Workflow:
     push = None
     if "push" in events:
         push = _push(*events["push"])
+        clash = _both_filters(events["push"][1])
+        if clash:
+            return Workflow(
+                name,
+                path,
+                problem=f"on.push has both '{clash[0]}' and '{clash[1]}', which GitHub refuses (the workflow never "
+                f"runs); keep one of them",
+                problem_line=clash[2],
+            )
     dispatch_line, inputs = None, ()
     if "workflow_dispatch" in events:
         where, settings = events["workflow_dispatch"]
@@ -170,6 +179,15 @@ def parse_workflow(text: str, path: str) -> Workflow:
         dispatch_line=dispatch_line,
         inputs=inputs,
     )
+
+
+def _both_filters(settings: Node | None) -> tuple[str, str, int] | None:
+    """A filter and its `-ignore` twin on one event (GitHub rejects the file): their names and the line."""
+    keys = {key: key_node for key, key_node, _ in _entries(settings)} if settings else {}
+    for kept in ("paths", "branches"):
+        if kept in keys and f"{kept}-ignore" in keys:
+            return kept, f"{kept}-ignore", _line(keys[f"{kept}-ignore"])
+    return None
 
 
 def _push(where: Node, settings: Node | None) -> PushTrigger:
