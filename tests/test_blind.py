@@ -252,3 +252,35 @@ def test_a_deployed_commit_nobody_has_is_exit_2_naming_it(
     assert run.returncode == 2
     line = error_line(run)
     assert "tenant-agent runs 0123456789abcdef0123456789abcdef01234567" in line and "fetch-depth: 0" in line
+
+
+def metrics(dualdeploy: Dualdeploy, repo: Path, given: dict) -> dict:
+    run = dualdeploy(
+        "metrics",
+        "--repo",
+        str(repo),
+        "--deployed-shas",
+        json.dumps(given),
+        "--components",
+        ",".join(given),
+        "--target-sha",
+        "HEAD",
+        "--format",
+        "json",
+        env={"GITHUB_TOKEN": None, "GITHUB_ACTIONS": None},
+    )
+    assert run.returncode == 0, run.stderr
+    return {item["component"]: item for item in json.loads(run.stdout)["components"]}
+
+
+def test_metrics_with_deployed_commits_given_directly_invent_nothing(dualdeploy: Dualdeploy, origin: GitRepo) -> None:
+    # Deployed at the target: nothing waits, no open gap, and no lag figure without deploy times.
+    at_target = metrics(dualdeploy, origin.path, {"tenant-agent": origin.head()})["tenant-agent"]
+    assert at_target["deploy_gaps"] == 0 and at_target["current_lag_seconds"] == 0
+    assert at_target["lag_seconds"] == {"median": None, "p90": None, "max": None}
+    assert "deployed-shas" in at_target["lag_reason"]
+    assert at_target["deployed"] == at_target["commits"] == 2  # the first commit and the change
+    # Deployed at the first commit: the tenant change still waits, and that is all that is known.
+    behind = metrics(dualdeploy, origin.path, {"tenant-agent": first_sha(origin)})["tenant-agent"]
+    assert behind["deploy_gaps"] == 1 and 7_000 < behind["current_lag_seconds"] < 8_000
+    assert behind["lag_seconds"]["median"] is None and behind["lag_reason"]

@@ -29,6 +29,7 @@ class ComponentMetrics:
     deploys: int = 0  # successful deploys in the window, every one however many
     status: str = "measured"  # or "unknown": no deploy to measure from (see `reason`)
     reason: str = ""
+    lag_reason: str = ""  # why the lag figures are null: no deployment history with times
 
     def to_json(self) -> dict:
         unknown = {"status": self.status, "reason": self.reason} if self.status == UNKNOWN else {}
@@ -41,6 +42,7 @@ class ComponentMetrics:
             "deploys": self.deploys,
             "deploy_gaps": self.deploy_gaps,
             "lag_seconds": {"median": self.lag_median, "p90": self.lag_p90, "max": self.lag_max},
+            **({"lag_reason": self.lag_reason} if self.lag_reason else {}),
             "current_lag_seconds": self.current_lag,
         }
 
@@ -62,14 +64,20 @@ def component_metrics(
     window_seconds: int,
     overdue_after: int,
     pending: frozenset[str] | set[str] = frozenset(),
+    runs_the_rest: bool = False,
+    lag_reason: str = "",
 ) -> ComponentMetrics:
     """`relevant`: commits that touched the component, any order; `deployments`: successful ones,
     oldest first; `contains(deployed_sha, commit_sha)`: whether the deploy carried the commit;
-    `pending`: shas the component still lacks (counted even when they landed before the window)."""
+    `pending`: shas the component still lacks (counted even when they landed before the window).
+    `runs_the_rest`: the component's deployed commit is known, so every relevant commit not pending
+    is deployed, even when no timed deploy says when (then it has no lag figure, and no gap).
+    `lag_reason`: why there is no lag figure when no deploy has a time (no deployment history)."""
     since = now - window_seconds
     lags: list[float] = []
     overdue_spans: list[tuple[int, int]] = []
     current_lag = 0
+    untimed = 0  # deployed (the running commit contains it), but no deploy with a time says when
     # A commit still pending counts however long ago it landed: it is the current lag.
     in_window = [item.commit for item in relevant if item.commit.landed_at >= since or item.commit.sha in pending]
     for commit in in_window:
@@ -84,6 +92,9 @@ def component_metrics(
             ),
             None,
         )
+        if carrier is None and runs_the_rest and commit.sha not in pending:
+            untimed += 1
+            continue
         end = carrier.deployed_at if carrier else now
         if carrier:
             lags.append(end - commit.landed_at)
@@ -95,12 +106,13 @@ def component_metrics(
         component=component,
         window_days=window_seconds // 86400,
         commits=len(in_window),
-        deployed=len(lags),
+        deployed=len(lags) + untimed,
         deploy_gaps=len(_merge(overdue_spans)),
         lag_median=statistics.median(lags) if lags else None,
         lag_p90=percentile(lags, 0.9) if lags else None,
         lag_max=max(lags) if lags else None,
         current_lag=current_lag,
+        lag_reason="" if lags else lag_reason,
     )
 
 
@@ -153,10 +165,22 @@ def compute_metrics(
             window_seconds=window,
             overdue_after=max_age,
             pending={item.commit.sha for item in pending},
+            runs_the_rest=drift is not None and drift.status != UNKNOWN,
+            lag_reason=no_history_reason(drift, known),
         )
         deploys = sum(1 for d in histories[component.name] if (d.deployed_at or 0) >= since)
         results.append(replace(measured, deploys=deploys))
     return results
+
+
+def no_history_reason(drift: Drift | None, deployments: Sequence[Deployment]) -> str:
+    """Why a component's lag cannot be measured: no deploy with a time to measure to (never invented)."""
+    if any(d.deployed_at is not None for d in deployments):
+        return ""
+    if drift is not None and drift.deployment.source == "deployed-shas input":
+        return "no deployment history: commits given directly (deployed-shas) carry no deploy times"
+    source = drift.deployment.source if drift is not None and drift.deployment.source else "its source"
+    return f"no deployment history: {source} says what runs, not when each commit was deployed"
 
 
 def unknown_metrics(component: str, window_seconds: int, reason: str) -> ComponentMetrics:

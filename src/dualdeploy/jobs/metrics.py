@@ -38,10 +38,14 @@ def run(args: argparse.Namespace) -> int:
             if m.status == "unknown":
                 print(f"{m.component}: unknown: {m.reason}")
                 continue
+            lag = (
+                f"lag unknown ({m.lag_reason})"
+                if m.lag_reason
+                else f"lag median {m.lag_median}, p90 {m.lag_p90}, max {m.lag_max} s"
+            )
             print(
                 f"{m.component}: {m.commits} commits, {m.deployed} deployed, {m.deploys} deploys, "
-                f"{m.deploy_gaps} deploy gaps, "
-                f"lag median {m.lag_median}, p90 {m.lag_p90}, max {m.lag_max} s, current lag {m.current_lag} s"
+                f"{m.deploy_gaps} deploy gaps, {lag}, current lag {m.current_lag} s"
             )
         if pull_metrics is not None:
             p = pull_metrics
