@@ -298,3 +298,61 @@ def test_init_runs_the_config_checks_on_its_proposal(tmp_path: Path, capsys) -> 
     assert "server/src/agent-v2/core/ (1 file)" in err
     assert ".github/workflows/deploy-api.yml:5:" in err
     assert "missing-trigger" not in out  # the proposal itself stays a clean YAML file
+
+
+AGENTS_UNDER_THE_API = {
+    "server/package.json": json.dumps({"name": "server"}),
+    "server/src/index.ts": "export {};\n",
+    **{
+        f"server/src/agent-v2/deploy/{agent}/package.json": json.dumps({"name": f"{agent}-agent"})
+        for agent in ("alpha", "beta", "gamma")
+    },
+}
+
+
+def test_a_path_inside_the_api_folder_does_not_make_the_api_manual(tmp_path: Path, capsys) -> None:
+    files = {
+        **AGENTS_UNDER_THE_API,
+        ".github/workflows/deploy-agents.yml": (
+            "name: Deploy agents\non:\n  workflow_dispatch:\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n"
+            "    steps:\n      - run: cd server/src/agent-v2/deploy/alpha && ./deploy.sh\n"
+        ),
+    }
+    repo = write(tmp_path / "repo", files)
+    assert init(repo, "--yes", capsys=capsys)[0] == 0
+    found, _ = components(repo)
+    assert found["server"].deploy == "auto"  # the workflow deploys an agent inside server/, not server/
+    assert found["alpha-agent"].manual and found["alpha-agent"].deploy_workflow == "deploy-agents.yml"
+
+
+def test_choice_options_that_name_component_folders_make_them_manual(tmp_path: Path, capsys) -> None:
+    files = {
+        **AGENTS_UNDER_THE_API,
+        ".github/workflows/deploy-agents.yml": (
+            "name: Deploy agents\non:\n  workflow_dispatch:\n    inputs:\n      agent:\n        type: choice\n"
+            "        options: [alpha, beta, gamma]\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n"
+            '    steps:\n      - run: ./scripts/deploy-agent.sh "$AGENT"\n        env:\n'
+            "          AGENT: ${{ inputs.agent }}\n"
+        ),
+    }
+    repo = write(tmp_path / "repo", files)
+    assert init(repo, "--yes", capsys=capsys)[0] == 0
+    found, _ = components(repo)
+    for name in ("alpha-agent", "beta-agent", "gamma-agent"):
+        assert found[name].manual and found[name].deploy_workflow == "deploy-agents.yml", name
+    assert found["server"].deploy == "auto"
+
+
+def test_matrix_values_that_name_component_folders_make_them_manual(tmp_path: Path, capsys) -> None:
+    files = {
+        **AGENTS_UNDER_THE_API,
+        ".github/workflows/release-agents.yml": (
+            "name: Release agents\non:\n  workflow_dispatch:\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n"
+            "    strategy:\n      matrix:\n        agent: [alpha, gamma]\n    steps:\n      - run: make deploy\n"
+        ),
+    }
+    repo = write(tmp_path / "repo", files)
+    assert init(repo, "--yes", capsys=capsys)[0] == 0
+    found, _ = components(repo)
+    assert found["alpha-agent"].manual and found["gamma-agent"].manual
+    assert found["beta-agent"].deploy == "auto" and found["server"].deploy == "auto"

@@ -71,8 +71,16 @@ def test_without_rights_says_which_permission(fake: FakeGitHub, capsys) -> None:
     assert "could not create the label 'agent-changes': HTTP 403" in err and "issues: write" in err
 
 
-def test_needs_a_repository_and_a_token(fake: FakeGitHub, capsys) -> None:
+def test_needs_a_repository(fake: FakeGitHub, capsys) -> None:
     assert cli.main(["labels", "--github-token", "test-token"]) == 2
     assert "pass --repository owner/name" in capsys.readouterr().err
-    assert cli.main(["labels", "--repository", REPO]) == 2
-    assert "no GitHub token" in capsys.readouterr().err
+
+
+def test_without_a_token_it_is_a_dry_run_listing_what_it_would_create(fake: FakeGitHub, capsys) -> None:
+    assert cli.main(["labels", "--repository", REPO]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"dry run (no token): would create or update these labels in {REPO}:")
+    for label in SUITE_LABELS.values():
+        assert f"  {label.name} (#{label.color}: {label.description})" in out
+    assert fake.requests == [] and fake.labels(REPO) == []
+    assert cli.main(["labels"]) == 0  # no repository either: still only a list

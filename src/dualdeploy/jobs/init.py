@@ -64,6 +64,7 @@ class Workflow:
     on_merge: bool  # runs by itself when code lands on main (push, workflow_run, schedule)
     by_hand: bool  # can be run by a person (workflow_dispatch, a tag, a release)
     push_paths: tuple[str, ...] = ()
+    values: tuple[str, ...] = ()  # what it deploys by value: workflow_dispatch choice options, matrix values
 
     @property
     def manual_only(self) -> bool:
@@ -212,8 +213,28 @@ def read_workflows(root: Path) -> list[Workflow]:
         push_paths = tuple(p for p in paths if isinstance(p, str)) if isinstance(paths, list) else ()
         # Comments are prose ("not the api"); only what the workflow does may name a component.
         code = re.sub(r"(^|\s)#.*$", "", text, flags=re.MULTILINE)
-        workflows.append(Workflow(path.name, code, on_merge, by_hand, push_paths))
+        workflows.append(Workflow(path.name, code, on_merge, by_hand, push_paths, deploy_values(triggers, jobs)))
     return workflows
+
+
+def deploy_values(triggers: dict, jobs: dict) -> tuple[str, ...]:
+    """The values a workflow picks what to deploy from: the options of its `workflow_dispatch` choice
+    inputs and the values of its jobs' matrices (`agent: [alpha, beta]`)."""
+    values: list[object] = []
+    dispatch = triggers.get("workflow_dispatch")
+    inputs = dispatch.get("inputs") if isinstance(dispatch, dict) else None
+    for spec in inputs.values() if isinstance(inputs, dict) else ():
+        if isinstance(spec, dict) and isinstance(spec.get("options"), list):
+            values += spec["options"]
+    for job in jobs.values():
+        strategy = job.get("strategy") if isinstance(job, dict) else None
+        matrix = strategy.get("matrix") if isinstance(strategy, dict) else None
+        for key, entries in matrix.items() if isinstance(matrix, dict) else ():
+            if key in ("include", "exclude") and isinstance(entries, list):
+                values += [value for entry in entries if isinstance(entry, dict) for value in entry.values()]
+            elif isinstance(entries, list):
+                values += entries
+    return tuple(dict.fromkeys(str(value) for value in values if isinstance(value, (str, int))))
 
 
 def _mentions_path(text: str, directory: str) -> bool:
@@ -224,16 +245,22 @@ def _mentions_path(text: str, directory: str) -> bool:
 
 
 def _mentions_name(text: str, name: str) -> bool:
-    return bool(re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text))
+    """The name as a word of its own, not as a piece of a path (`cd server/src/agents/alpha` does not
+    name `server`) nor of a file name (`server.js`)."""
+    return bool(re.search(rf"(?<![\w./-]){re.escape(name)}(?![\w/-]|\.\w)", text))
 
 
 def mentions(workflow: Workflow, proposal: Proposal, siblings: dict[str, str]) -> bool:
-    """The workflow names this component: its folder, its name, or its parent folder and its folder name."""
+    """The workflow deploys this component itself: a choice option or matrix value names it, or its
+    folder (`working-directory`, `cd`), its name, or its parent folder and its folder name appear;
+    never a path inside the folder (an agent deep inside the API's folder does not name the API)."""
     service = proposal.service
+    folder = posixpath.basename(service.directory)
+    if proposal.name in workflow.values or folder in workflow.values:  # a choice option, a matrix value
+        return True
     if _mentions_path(workflow.text, service.directory) or _mentions_name(workflow.text, proposal.name):
         return True
     parent = siblings.get(service.directory)
-    folder = posixpath.basename(service.directory)
     return bool(parent and parent in workflow.text and _mentions_name(workflow.text, folder))
 
 

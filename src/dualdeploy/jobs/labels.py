@@ -44,12 +44,19 @@ def run(args: argparse.Namespace) -> int:
     from dualdeploy import github
 
     repository = args.repository or ""
+    token = args.github_token or ""
+    if not token:
+        # As the help says: without a token, show what a run with one would make, and change nothing.
+        print(f"dry run (no token): would create or update these labels in {repository or 'the repository'}:")
+        for label in github.SUITE_LABELS.values():
+            print(f"  {label.name} (#{label.color}: {label.description})")
+        print("pass --github-token (or set GITHUB_TOKEN) with issues: write to make them")
+        return 0
     if not repository:
         raise DualDeployError(
             "which repository? pass --repository owner/name (in Actions, GITHUB_REPOSITORY is used)",
             key="--repository",
         )
-    token = args.github_token or ""
     actions_io.mask(token)
     repo = github.connect(token).get_repo(repository)
     try:
