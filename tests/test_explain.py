@@ -369,3 +369,19 @@ def test_a_shallow_clone_does_not_take_a_cut_off_commit_for_one_that_adds_every_
     assert cut.returncode == 2, cut.stdout
     assert '"components"' not in cut.stdout
     assert "shallow" in cut.stderr and "fetch-depth: 0" in cut.stderr and "Traceback" not in cut.stderr
+
+
+def test_a_path_in_a_shallow_clone_finds_its_real_newest_commit(
+    dualdeploy: Dualdeploy, history: History, tmp_path: Path
+) -> None:
+    """At the edge of a depth-1 clone every file looks added; `explain <path>` deepens from origin
+    and answers with the commit that really changed the path (the tenant agent's), not the edge."""
+    clone = tmp_path / "shallow"
+    history.repo.git("clone", "--quiet", "--depth", "1", f"file://{history.repo.path}", str(clone))
+    run = dualdeploy(
+        "explain", "--repo", str(clone), TENANT, "--format", "json",
+        "--deployed-shas", json.dumps({"tenant-agent": history.route}), env={"GITHUB_TOKEN": None},
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert document(run)["commit"] == history.tenant
+    assert [component["name"] for component in document(run)["components"]] == ["tenant-agent"]

@@ -132,15 +132,6 @@ class Git:
         raw = self._run("ls-files", "-z").stdout
         return [path for path in raw.decode("utf-8", errors="surrogateescape").split("\0") if path]
 
-    def shallow_boundary(self) -> set[str]:
-        """The commits whose parents a shallow clone cut off (empty for a full clone)."""
-        shallow = Path(self._out("rev-parse", "--git-path", "shallow"))
-        shallow = shallow if shallow.is_absolute() else Path(self.repo) / shallow
-        try:
-            return set(shallow.read_text().split())
-        except FileNotFoundError:
-            return set()
-
     def is_shallow(self) -> bool:
         return self._out("rev-parse", "--is-shallow-repository") == "true"
 
@@ -297,7 +288,7 @@ class Git:
         """The paths a commit changed against its first parent (the whole tree for a root commit);
         for a merge, what it brought in. `pathspec` narrows them (a file or a folder)."""
         parents = self._out("rev-list", "--parents", "-n", "1", sha).split()[1:]
-        if not parents and sha in self.shallow_boundary():
+        if not parents and sha in self.shallow_commits():
             # Cut off by a shallow clone, not a root: against the empty tree it would "add" every file.
             if self.has_remote():
                 self._run("fetch", "--quiet", "--no-tags", "--deepen=1", "origin", check=False)
@@ -325,8 +316,17 @@ class Git:
         return self._out("log", "-1", "--format=%s", sha)
 
     def newest_commit(self, ref: str, pathspec: str) -> str | None:
-        """The newest commit of `ref` that changed `pathspec`, or None."""
-        return self._out("log", "-1", "--format=%H", ref, "--", pathspec) or None
+        """The newest commit of `ref` that changed `pathspec`, or None. At a shallow clone's edge every
+        file looks added, so the history is deepened from origin until the answer is a real change."""
+        sha = self._out("log", "-1", "--format=%H", ref, "--", pathspec) or None
+        if sha and sha in self.shallow_commits() and self.has_remote():
+            for depth in HISTORY_DEPTHS:
+                if not self._fetch("--unshallow" if depth is None else f"--deepen={depth}"):
+                    break
+                sha = self._out("log", "-1", "--format=%H", ref, "--", pathspec) or None
+                if not sha or sha not in self.shallow_commits():
+                    break
+        return sha
 
     def first_parent_commits_mentioning(self, ref: str, text: str) -> list[tuple[str, str]]:
         """(sha, subject) of the commits on `ref`'s first-parent line whose message contains `text`."""
