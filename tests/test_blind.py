@@ -284,3 +284,13 @@ def test_metrics_with_deployed_commits_given_directly_invent_nothing(dualdeploy:
     behind = metrics(dualdeploy, origin.path, {"tenant-agent": first_sha(origin)})["tenant-agent"]
     assert behind["deploy_gaps"] == 1 and 7_000 < behind["current_lag_seconds"] < 8_000
     assert behind["lag_seconds"]["median"] is None and behind["lag_reason"]
+
+
+def test_the_dashboard_warns_about_what_it_cannot_see(
+    dualdeploy: Dualdeploy, origin: GitRepo, fake_github: FakeGitHub
+) -> None:
+    fake_github.add_repo("octo/mono")
+    run = dualdeploy("status", "--repo", str(origin.path), "--components", "tenant-agent", env=fake_github.env())
+    assert run.returncode == 0, run.stderr  # it shows, it does not gate
+    [warning] = [line for line in run.stdout.splitlines() if line.startswith("::warning ")]
+    assert "cannot tell what tenant-agent runs: no successful deployment" in warning and "fix: " in warning
