@@ -294,3 +294,17 @@ def test_the_dashboard_warns_about_what_it_cannot_see(
     assert run.returncode == 0, run.stderr  # it shows, it does not gate
     [warning] = [line for line in run.stdout.splitlines() if line.startswith("::warning ")]
     assert "cannot tell what tenant-agent runs: no successful deployment" in warning and "fix: " in warning
+
+
+def test_metrics_of_a_component_nobody_can_see_fail_unless_warned(dualdeploy: Dualdeploy, origin: GitRepo) -> None:
+    args = ("metrics", "--repo", str(origin.path), "--components", "tenant-agent", "--format", "json")
+    run = dualdeploy(*args, env={"GITHUB_TOKEN": None, "GITHUB_ACTIONS": None}, as_process=True)
+    assert run.returncode == 1
+    line = error_line(run)
+    assert "cannot tell what tenant-agent runs: no GitHub token" in line and "--on-unknown warn" in line
+    assert json.loads(run.stdout)["components"][0]["status"] == "unknown", "stdout stays JSON"
+    warned = dualdeploy(*args, "--on-unknown", "warn", env={"GITHUB_TOKEN": None, "GITHUB_ACTIONS": None})
+    assert warned.returncode == 0, warned.stderr
+    given = json.dumps({"tenant-agent": first_sha(origin)})
+    seen = dualdeploy(*args, "--deployed-shas", given, env={"GITHUB_TOKEN": None, "GITHUB_ACTIONS": None})
+    assert seen.returncode == 0, seen.stderr

@@ -190,6 +190,7 @@ def _add_state_commands(commands) -> None:
             "(default: the config's monitor.max-age-minutes, else 60)",
         )
         watch.add_argument("--format", choices=("text", "json"), default=_env("DD_FORMAT", "text"))
+        _add_on_unknown(watch)
         if job == "monitor":
             watch.add_argument(
                 "--issue-mode",
@@ -198,7 +199,6 @@ def _add_state_commands(commands) -> None:
                 help="one alert issue, or one per component (default: the config's)",
             )
             _switch(watch, "fail-on-overdue", True, "exit 1 when something is overdue")
-            _add_on_unknown(watch)
             _switch(watch, "metrics", True, "compute the lag metrics (default: on)")
             _switch(watch, "pull-requests", True, "catch up: update the merged PRs deploys carry (default: on)")
             _switch(watch, "fail-on-notify-error", False, "exit 1 when Slack cannot be reached (default: a warning)")

@@ -6,13 +6,14 @@ import argparse
 import json
 import sys
 
-from dualdeploy.assessment import assess, production_target
-from dualdeploy.errors import EXIT_USAGE
+from dualdeploy.assessment import assess, blind_line, production_target, unknown_drifts
+from dualdeploy.errors import EXIT_GAP, EXIT_USAGE
 from dualdeploy.jobs import common
 from dualdeploy.metrics import compute_metrics
 
 
 def run(args: argparse.Namespace) -> int:
+    on_unknown = common.parse_on_unknown(args.on_unknown)
     git, config = common.open_config(args)
     max_age = common.parse_minutes(args.max_age_minutes, config.monitor.max_age_minutes)
     now = common.now_from(args)
@@ -57,6 +58,11 @@ def run(args: argparse.Namespace) -> int:
         else:
             reason = pulls.problem if pulls else "no GitHub token"
             print(f"pull requests: unknown ({reason})")
+    unknown = unknown_drifts(state.drifts)
+    if unknown and on_unknown == "fail":
+        # Figures for a component nobody can see would read as "no lag": never a pass.
+        print(f"dualdeploy: error: {blind_line(unknown)} (or --on-unknown warn)", file=sys.stderr)
+        return EXIT_GAP
     if pulls is not None and pulls.problem:
         # Asked with a token, the per-PR figures are part of the answer: not seeing them is an error.
         print(f"dualdeploy: error: pull requests: {pulls.problem}", file=sys.stderr)
