@@ -310,8 +310,12 @@ def test_a_component_never_deployed_has_unknown_metrics_with_the_reason(
     fake_github.now = T0
     change(mono, BILLING, "Billing plans", at(hours=-2))
 
-    _, report = metrics_json(fake_github, mono, tmp_path)
-    text = run_process(fake_github, mono, tmp_path, "--now", T0.isoformat(), command="metrics")
+    blind = run_process(fake_github, mono, tmp_path, "--format", "json", "--now", T0.isoformat(), command="metrics")
+    assert blind.returncode == 1, "a component nobody can see fails the metrics (on-unknown: fail)"
+    assert "cannot tell what billing-agent runs" in blind.stderr
+    report, _ = json.JSONDecoder().raw_decode(blind.stdout)
+    text = run_process(fake_github, mono, tmp_path, "--now", T0.isoformat(), "--on-unknown", "warn", command="metrics")
+    assert text.returncode == 0, text.stderr
 
     billing = report["components"][2]
     assert billing["status"] == "unknown"
