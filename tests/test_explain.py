@@ -190,6 +190,7 @@ def test_a_change_to_no_component(dualdeploy: Dualdeploy, history: History) -> N
         ((), "exactly one of --commit SHA, --pr NUMBER or a path"),
         (("--commit", "HEAD", "--pr", "3"), "exactly one of"),
         (("--commit", "nope"), "--commit 'nope' is not a commit"),
+        (("--commit", "nope"), "check the name (a sha, branch or tag)"),
         (("--pr", "x1"), "--pr: must be a pull request number"),
         (("--pr", "99"), "no merge or squash commit of pull request #99 on main"),
         (("no/such/path",), "no commit on main changed 'no/such/path'"),

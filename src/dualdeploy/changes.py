@@ -90,7 +90,12 @@ class Git:
             self._run("fetch", "--quiet", "--no-tags", "origin", ref, check=False)
             sha = self.try_resolve(ref) or self.try_resolve(f"origin/{ref}")
         if sha is None:
-            hint = f"; {FETCH_DEPTH_HINT}" if self.is_shallow() else ""
+            if self.is_shallow():
+                hint = f"; {FETCH_DEPTH_HINT}"
+            elif self.has_remote():
+                hint = "; check the name (a sha, branch or tag), or fetch it first (`git fetch origin`)"
+            else:
+                hint = "; check the name (a sha, branch or tag)"
             raise GitError(f"{what} '{ref}' is not a commit in {self.repo}{hint}", key=what)
         return sha
 
