@@ -14,7 +14,7 @@ from dualdeploy.drift import Deployment
 from dualdeploy.explain import DEPLOYED, PENDING, UNKNOWN, Change, explain
 from fakegithub import FakeGitHub
 from gitrepo import CONFIG_PATH, EXAMPLE_MONOREPO, GitRepo, at, example_monorepo
-from runner import Dualdeploy, Run
+from runner import Dualdeploy, Run, run_process
 
 REPO = "octo/mono"
 TENANT = "server/src/agent-v2/deploy/tenant/index.ts"
@@ -386,3 +386,12 @@ def test_a_path_in_a_shallow_clone_finds_its_real_newest_commit(
     assert run.returncode == 0, run.stderr
     assert document(run)["commit"] == history.tenant
     assert [component["name"] for component in document(run)["components"]] == ["tenant-agent"]
+
+
+def test_a_path_in_a_repository_without_commits_is_a_clear_error(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "empty")
+    repo.write({CONFIG_PATH: (EXAMPLE_MONOREPO / CONFIG_PATH).read_text()})
+    result = run_process("explain", "--repo", str(repo.path), TENANT, env={"GITHUB_TOKEN": None})
+    assert result.returncode == 2 and result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert "no commit" in line and "git log failed" not in line, line

@@ -113,6 +113,12 @@ def read_change(args: argparse.Namespace, git: Git, branch: str) -> Change:
             sha, git.subject(sha), git.commit_paths(sha), "commit", merged=git.is_ancestor(sha, ref), branch=branch
         )
     if args.path:
+        if git.try_resolve(ref) is None:
+            raise DualDeployError(
+                f"{branch} has no commit in this clone, so no commit changed {args.path!r} yet; commit first, "
+                "or check out the repository with its history (`fetch-depth: 0`)",
+                key="path",
+            )
         path = args.path.strip().replace("\\", "/").strip("/")
         sha = git.newest_commit(ref, path)
         if sha is None:
