@@ -143,6 +143,23 @@ def test_a_human_comment_quoting_the_marker_is_not_ours(fake: FakeGitHub, repo: 
     assert comments[0].id == human.id and comments[0].body == human.body
 
 
+def test_a_persons_comment_that_starts_with_the_marker_is_never_edited_or_deleted(
+    fake: FakeGitHub, repo: GitRepo, tmp_path: Path
+) -> None:
+    """Someone pasted the comment's source to discuss it: it starts with the marker, but it is theirs."""
+    run_detect(fake, repo, tmp_path)
+    [first] = ours(fake)
+    pasted = f"{MARKER}\nCopied from the bot: is tenant-agent really manual?"
+    person = fake.add_issue_comment(REPO, 7, pasted, user="hubot")
+    repo.commit("another agent change", {"server/src/agent-v2/deploy/tenant/index.ts": "3"})
+    result, outputs, _ = run_detect(fake, repo, tmp_path)
+    assert result.returncode == 0, result.stderr
+    comments = {comment.id: comment for comment in fake.comments(REPO, 7)}
+    assert list(comments) == [first.id, person.id]
+    assert comments[person.id].body == pasted and comments[person.id].user == "hubot"
+    assert outputs["comment-url"].endswith(f"#issuecomment-{first.id}")
+
+
 def test_duplicates_of_the_sticky_comment_are_deleted(fake: FakeGitHub, repo: GitRepo, tmp_path: Path) -> None:
     # Two runs that raced each other once left two comments of ours; the next run keeps the first.
     run_detect(fake, repo, tmp_path)

@@ -357,17 +357,39 @@ def owns(body: str | None, marker: str) -> bool:
 
 
 def sticky_comments(issue, marker: str) -> list:
-    """The comments of an issue or pull request that start with `marker`, oldest first."""
+    """The suite's comments on an issue or pull request: they start with `marker`, oldest first, and
+    are all by the suite's author (see `suite_authored`)."""
     with call(f"list the comments of #{issue.number}", permission="pull-requests: read"):
-        return [comment for comment in issue.get_comments() if owns(comment.body, marker)]
+        return suite_authored([comment for comment in issue.get_comments() if owns(comment.body, marker)])
+
+
+def author_of(comment) -> tuple[str, str]:
+    """(login, type) of a comment's author; ("", "") when GitHub gives none (a deleted account)."""
+    user = getattr(comment, "user", None)
+    return (getattr(user, "login", "") or "", getattr(user, "type", "") or "") if user is not None else ("", "")
+
+
+def suite_authored(comments: list) -> list:
+    """Of the comments that start with the marker (oldest first), those the suite wrote.
+
+    The workflow's token is an app's, so the suite's comments are a bot's: when a bot wrote one,
+    that bot is the suite. Without a bot's (a personal token, or a comment of an older version),
+    the oldest one's author is. A comment by anyone else that starts with the marker (a person who
+    pasted the comment's source to discuss it) is theirs: never edited, never deleted as a duplicate.
+    """
+    if not comments:
+        return []
+    bots = [comment for comment in comments if author_of(comment)[1] == "Bot"]
+    suite = author_of(bots[0] if bots else comments[0])[0]
+    return [comment for comment in comments if author_of(comment)[0] == suite]
 
 
 def upsert_sticky_comment(issue, marker: str, body: str, *, found: list | None = None) -> tuple[str, str]:
     """Create the one comment that starts with `marker`, or edit it in place; returns (action, url).
 
-    Only comments that start with the marker are edited; later duplicates of ours (a past race)
-    are deleted so the pull request keeps exactly one. `found`: the result of `sticky_comments`
-    when the caller already read it (to read the comment's hidden state first).
+    Only the suite's comments that start with the marker are edited; later duplicates of ours (a
+    past race, so by the same author) are deleted so the pull request keeps exactly one. `found`:
+    the result of `sticky_comments` when the caller already read it (to read its hidden state first).
     """
     ours = sticky_comments(issue, marker) if found is None else found
     if not ours:
