@@ -361,6 +361,22 @@ def test_merge_turns_the_comment_into_merged_waiting_and_keeps_the_label(
     assert [c.body for c in ours(fake)] == [body]
 
 
+@pytest.mark.parametrize("missing", ["merge_commit_sha", "merged_at"])
+def test_a_merge_whose_event_lacks_its_commit_or_time_is_an_error_not_closed(
+    fake: FakeGitHub, repo: GitRepo, tmp_path: Path, missing: str
+) -> None:
+    """`merged: true` without the merge commit (or time) is not 'closed without merging': the label stays."""
+    run_detect(fake, repo, tmp_path)
+    [before] = ours(fake)
+    fields = merged_fields(repo)
+    fields[missing] = None
+    result, _, _ = run_detect(fake, repo, tmp_path, closed=fields)
+    assert result.returncode == 2, result.stderr
+    assert f"#7 is merged but its closed event has no {missing}" in result.stderr
+    assert label_names(fake) == {"agent-changes", "requires-manual-deploy"}
+    assert [c.body for c in ours(fake)] == [before.body]
+
+
 def test_closed_without_merging_needs_no_deploy_and_loses_the_label(
     fake: FakeGitHub, repo: GitRepo, tmp_path: Path
 ) -> None:

@@ -294,6 +294,30 @@ def test_a_pull_request_whose_closed_event_never_ran_is_asked_for_its_merge(
     assert "Merged and deployed" in comment.body and "30 min after merge" in comment.body
 
 
+def test_a_merged_pull_request_github_gives_no_merge_commit_for_keeps_waiting(
+    dualdeploy: Dualdeploy, fake: FakeGitHub, repo: GitRepo
+) -> None:
+    """GitHub says merged but names no merge commit: unknown, never 'closed without merging'."""
+    fake.add_pull(
+        REPO,
+        3,
+        head_sha=repo.git("rev-parse", "pr1"),
+        labels=["agent-changes", "requires-manual-deploy"],
+        state="closed",
+        merged_at=minutes(0),
+        merge_commit_sha=None,
+    )
+    state = '{"labels_added":["agent-changes","requires-manual-deploy"],"manual":["tenant-agent"]}'
+    body = f"{MARKER}\n<!-- dualdeploy:state {state} -->\n## 🚦 Manual deploy needed"
+    fake.add_issue_comment(REPO, 3, body)
+    result = run(dualdeploy, fake, repo, "record", "--component", "tenant-agent")
+    assert result.returncode == 0, result.stderr
+    assert "#3 is merged but GitHub gives no merge commit" in result.stdout + result.stderr
+    assert labels(fake, 3) == {"agent-changes", "requires-manual-deploy"}
+    assert [c.body for c in ours(fake, 3)] == [body]
+    assert labels(fake, 1) == {"agent-changes", "bug"}  # the others are still followed
+
+
 def test_the_status_page_shows_who_waits_and_the_per_pr_metrics(
     dualdeploy: Dualdeploy, fake: FakeGitHub, repo: GitRepo
 ) -> None:

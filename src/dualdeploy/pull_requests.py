@@ -485,6 +485,14 @@ class PullRequestDesk:
                 merged, merge_commit, merged_at = pull.merged, pull.merge_commit_sha, pull.merged_at
             if merged and merge_commit and merged_at is not None:
                 life = replace(life, merged_at=epoch_of(merged_at), merge_commit=merge_commit)
+            elif merged or merged_at is not None:
+                # Merged, but GitHub does not say as which commit (or when): unknown, never 'closed'.
+                missing = "merge commit" if not merge_commit else "merge time"
+                problem = (
+                    f"#{issue.number} is merged but GitHub gives no {missing} for it, so whether a deploy "
+                    "carries it is unknown; it stays waiting"
+                )
+                return TrackedPull(issue, comment, state, life, labels, problem)
             else:
                 life = replace(life, closed_unmerged=True)
         if "manual" not in state and life.merged and life.merge_commit:

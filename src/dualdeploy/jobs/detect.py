@@ -229,9 +229,18 @@ def closed_life(impact: Impact, pull: dict, previous: dict, *, remembered: bool 
                 key="pull_request",
             )
         manual = life_from_state(number, previous).manual
-    if not (pull.get("merged") and pull.get("merge_commit_sha")):
+    if not (pull.get("merged") or pull.get("merged_at")):
         return PullRequestLife(number, manual=manual, closed_unmerged=True)
     known = life_from_state(number, previous)
+    for field_name, value in (("merge_commit_sha", pull.get("merge_commit_sha")), ("merged_at", pull.get("merged_at"))):
+        if not value and not (field_name == "merged_at" and known.merged_at is not None):
+            # Merged, but not as which commit or when: never 'closed without merging', nor a deploy
+            # that cannot be matched. Nothing is written; a rerun or the monitor asks GitHub again.
+            raise DualDeployError(
+                f"#{number} is merged but its closed event has no {field_name}, so what its deploy must "
+                "carry is unknown; nothing was changed: re-run the job (the monitor also catches up)",
+                key="pull_request",
+            )
     same_merge = known.merge_commit == pull["merge_commit_sha"]
     return PullRequestLife(
         number,
