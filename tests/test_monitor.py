@@ -676,3 +676,19 @@ def test_format_json_is_json_only_on_stdout(mono: GitRepo, fake: FakeGitHub, tmp
     document = json.loads(run.stdout)  # nothing before or after it
     assert document["overdue"] == ["tenant-agent"] and document["unknown"] == []
     assert "monitor at" in run.stderr and "::add-mask::" in run.stderr
+
+
+def test_a_run_for_some_components_leaves_the_single_issue_of_the_others_open(
+    mono: GitRepo, fake: FakeGitHub, monitor
+) -> None:
+    """`--components tenant-agent` checks tenant-agent only: billing-agent, still overdue, keeps its alert."""
+    change(mono, BILLING, "Billing invoices", at(hours=-3))
+    change(mono, TENANT, "Tenant plans", at(hours=-3))
+    assert monitor("--max-age-minutes", "60").returncode == 1
+    deploy(fake, "tenant-agent", mono.head(), at(minutes=5))
+    run = monitor("--max-age-minutes", "60", "--components", "tenant-agent", now=at(minutes=10))
+    assert run.returncode == 0, run.stderr
+    assert run.overdue == []
+    [issue] = alert_issues(fake)
+    assert "billing-agent" in plain(issue.title) and "tenant-agent" not in plain(issue.title)
+    assert fake.issue(REPO, issue.number).state == "open"

@@ -134,7 +134,16 @@ def run(args: argparse.Namespace) -> int:
                         [drift] if drift in blind else [],
                     )
             else:
-                keeper.sync(MARKER, overdue, blind)
+                single_overdue, single_blind = overdue, blind
+                everyone = config.manual_components()
+                if {c.name for c in everyone} - {c.name for c in manual}:
+                    # The one issue is about every manual component: a run asked about some of them
+                    # (--components) must not close or shrink it for the others, so it looks at them too.
+                    whole = assess(git, config, everyone, target, reader)
+                    keeper.drifts = {d.component: d for d in whole.drifts}
+                    single_overdue = [d for d in whole.drifts if d.overdue(now, max_age)]
+                    single_blind = unknown_drifts(whole.drifts) if on_unknown == "fail" else []
+                keeper.sync(MARKER, single_overdue, single_blind)
             keeper.retire_other_mode(mode)
         except PermissionMissing as error:
             # Without `issues: write` the run still reports, in the summary, a warning and its exit status.
