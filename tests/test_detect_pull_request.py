@@ -426,3 +426,12 @@ def test_closed_event_without_the_commits_or_a_recorded_impact_fails(
     assert result.returncode == 2, result.stderr
     assert "records no impact" in result.stderr and "fetch-depth: 0" in result.stderr
     assert ours(fake) == []
+
+
+def test_the_comment_tells_how_to_check_this_very_pull_request(fake: FakeGitHub, repo: GitRepo, tmp_path: Path) -> None:
+    """The comment knows its pull request: `dualdeploy explain --pr 7` runs as printed, where
+    `--pr <number>` would be a shell redirection from a file named "number"."""
+    result, _, _ = run_detect(fake, repo, tmp_path)
+    assert result.returncode == 0, result.stderr
+    [comment] = ours(fake)
+    assert "`dualdeploy explain --pr 7`" in comment.body and "<number>" not in comment.body

@@ -165,8 +165,9 @@ def render_comment(
     state: dict | None = None,
     kept_by_hand: tuple[str, ...] = (),
     config_edit: str | None = None,
+    pull: int | None = None,
 ) -> str:
-    """The sticky comment; on the pull request it carries the suite's memory (`state`), hidden."""
+    """The sticky comment; on the pull request (number `pull`) it carries the suite's memory (`state`), hidden."""
     from dualdeploy.render import GITHUB_COMMENT_LIMIT, SafeMarkdown, render, render_within
 
     links = deploy_links(config, repo_url)
@@ -183,6 +184,7 @@ def render_comment(
             state=SafeMarkdown(hidden_state(state)) if state is not None else "",
             kept_by_hand=kept_by_hand,
             config_edit=config_edit,
+            pull=pull,
         ),
         FILE_BUDGETS,
     )
@@ -367,6 +369,7 @@ def publish_to_pull_request(
                     state=state,
                     kept_by_hand=plan.kept_by_hand,
                     config_edit=config_edit,
+                    pull=int(pull["number"]),
                 )
             action, comment_url = github.upsert_sticky_comment(issue, COMMENT_MARKER, body, found=found)
             print(f"PR comment {action}: {comment_url}", file=sys.stderr)
