@@ -486,3 +486,14 @@ def test_a_push_filter_with_both_paths_and_paths_ignore_is_a_bad_workflow(tmp_pa
     both_branches = workflow.replace('paths-ignore: ["**/*.md"]', 'branches-ignore: ["release/**"]')
     repo.commit("branches", {".github/workflows/deploy-agents.yml": both_branches})
     assert {f["kind"] for f in findings(repo)} == {"bad-workflow"}
+
+
+def test_a_folder_with_its_own_config_is_the_repository_when_run_from_it(tmp_path: Path) -> None:
+    """A monorepo kept in a folder of a bigger checkout (as examples/monorepo/ is here): run from
+    that folder, its own config is used, not the checkout's top."""
+    outer = GitRepo(tmp_path / "outer")
+    outer.commit("base", {f"nested/{CONFIG_PATH}": TYPO_CONFIG, **{f"nested/{k}": v for k, v in SOURCES.items()}})
+    result = run_process("check", "--format", "json", cwd=outer.path / "nested")
+    assert result.returncode == 1, result.stderr
+    [finding] = json.loads(result.stdout)["findings"]
+    assert (finding["kind"], finding["file"]) == ("no-match", CONFIG_PATH)

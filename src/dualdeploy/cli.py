@@ -391,7 +391,7 @@ def _main(argv: Sequence[str] | None) -> int:
             return EXIT_USAGE
         actions_io.commands_to_stderr(getattr(args, "format", None) == "json")
         if getattr(args, "repo", None) == ".":
-            args.repo = _checkout_root()
+            args.repo = _checkout_root(getattr(args, "config", None))
         job = importlib.import_module(f"dualdeploy.jobs.{args.job}")
         status = job.run(args)
         report_requests()
@@ -413,10 +413,13 @@ def _main(argv: Sequence[str] | None) -> int:
         return failure.exit_status
 
 
-def _checkout_root() -> str:
+def _checkout_root(config: str | None) -> str:
     """The top of the git checkout around the current folder, so the commands work from any folder
-    of it, like git; "." outside a checkout (or at its top, without asking git)."""
-    if os.path.exists(".git"):
+    of it, like git; "." at its top, outside a checkout, or in a folder that has the config itself
+    (a monorepo kept in a folder of a bigger checkout, like examples/monorepo/)."""
+    from dualdeploy.config import DEFAULT_CONFIG_PATH
+
+    if os.path.exists(".git") or os.path.exists(config or DEFAULT_CONFIG_PATH):
         return "."
     import subprocess
 
