@@ -318,6 +318,32 @@ def test_a_merged_pull_request_github_gives_no_merge_commit_for_keeps_waiting(
     assert labels(fake, 1) == {"agent-changes", "bug"}  # the others are still followed
 
 
+def test_a_rebase_merged_pull_request_with_a_comment_from_before_the_hidden_state_keeps_waiting(
+    dualdeploy: Dualdeploy, fake: FakeGitHub, repo: GitRepo
+) -> None:
+    """Rebased onto main as two commits, the agent change in the first: the last commit alone (what
+    GitHub calls its merge commit) changes no agent, yet tenant-agent was never deployed."""
+    repo.commit("Tenant change", {"agents/tenant/a.ts": "9"})
+    last = repo.commit("Docs", {"README.md": "x"})
+    fake.add_pull(
+        REPO,
+        3,
+        head_sha=last,
+        labels=["agent-changes", "requires-manual-deploy"],
+        state="closed",
+        merged_at=minutes(0),
+        merge_commit_sha=last,
+        files=["agents/tenant/a.ts", "README.md"],
+    )
+    fake.add_issue_comment(REPO, 3, f"{MARKER}\n## 🚦 Manual deploy needed after merge\n")  # an older version's
+    now = str(epoch(minutes(30)))
+    result = run(dualdeploy, fake, repo, "monitor", "--on-unknown", "warn", "--now", now)
+    assert result.returncode == 0, result.stderr
+    assert labels(fake, 3) == {"agent-changes", "requires-manual-deploy"}
+    [comment] = ours(fake, 3)
+    assert "Merged, waiting for a deploy of `tenant-agent`" in comment.body
+
+
 def test_the_status_page_shows_who_waits_and_the_per_pr_metrics(
     dualdeploy: Dualdeploy, fake: FakeGitHub, repo: GitRepo
 ) -> None:

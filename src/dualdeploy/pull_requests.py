@@ -389,19 +389,31 @@ def render_comment(
     )
 
 
-def manual_of_merge(git, config: Config, merge_commit: str) -> tuple[str, ...] | None:
-    """The manual components a merge commit changed (against its first parent), for a pull request
-    whose comment holds no state; None when this clone lacks the commit."""
-    from dualdeploy.errors import DualDeployError
-    from dualdeploy.impact import compute_impact
+def manual_of_merge(
+    git, config: Config, merge_commit: str, files_of: Callable[[], list[str] | None] | None = None
+) -> tuple[str, ...] | None:
+    """The manual components a merged pull request changed, for one whose comment holds no state;
+    None when that cannot be known.
 
-    parent = git.try_resolve(f"{merge_commit}^1")
-    if parent is None or git.try_resolve(merge_commit) is None:
+    A true merge commit (two parents) against its first parent is the whole pull request. A squash or
+    rebase merge's commit is not: a rebase leaves several commits, and GitHub names the last one the
+    merge commit, so its own diff may miss the agent change. Then `files_of` (the pull request's
+    files as GitHub lists them; None when it lists only part) gives them.
+    """
+    from dualdeploy.errors import DualDeployError
+    from dualdeploy.impact import compute_impact, impact_of_paths
+
+    parent = git.try_resolve(f"{merge_commit}^1") if git is not None else None
+    if parent is not None and git.try_resolve(f"{merge_commit}^2") is not None:
+        try:
+            impact = compute_impact(config, git.changed_files(parent, merge_commit), base=parent, head=merge_commit)
+        except DualDeployError:
+            return None
+        return tuple(sorted(component.name for component in impact.manual_components))
+    paths = files_of() if files_of is not None else None
+    if paths is None:
         return None
-    try:
-        impact = compute_impact(config, git.changed_files(parent, merge_commit), base=parent, head=merge_commit)
-    except DualDeployError:
-        return None
+    impact = impact_of_paths(config, paths, base=parent or merge_commit, head=merge_commit)
     return tuple(sorted(component.name for component in impact.manual_components))
 
 
@@ -496,15 +508,31 @@ class PullRequestDesk:
             else:
                 life = replace(life, closed_unmerged=True)
         if "manual" not in state and life.merged and life.merge_commit:
-            manual = manual_of_merge(self.git, self.config, life.merge_commit) if self.git is not None else None
+            manual = manual_of_merge(self.git, self.config, life.merge_commit, lambda: self.files_of(issue.number))
             if manual is None:
                 problem = (
-                    f"cannot tell which components #{issue.number} changed: it has no Dual Deploy Guard comment "
-                    f"and this clone lacks its merge commit {life.merge_commit[:12]} (fetch-depth: 0)"
+                    f"cannot tell which components #{issue.number} changed: its comment records no impact, "
+                    f"and neither its merge commit {life.merge_commit[:12]} in this clone (fetch-depth: 0) nor "
+                    "GitHub's list of its files (at most 3,000) tells"
                 )
             else:
                 life = replace(life, manual=manual)
         return TrackedPull(issue, comment, state, life, labels, problem)
+
+    def files_of(self, number: int) -> list[str] | None:
+        """The paths a pull request changes, as GitHub lists them (a rename: both names); None when
+        GitHub lists only part of them."""
+        from dualdeploy.github import call
+
+        with call(f"list the files of pull request #{number}", permission="pull-requests: read"):
+            pull = self.repo.get_pull(number)
+            files = list(pull.get_files())
+            total = pull.changed_files
+        if total is not None and total > len(files):
+            return None
+        paths = [file.filename for file in files]
+        paths += [file.previous_filename for file in files if getattr(file, "previous_filename", None)]
+        return list(dict.fromkeys(paths))
 
     def publish(self, tracked: TrackedPull, life: PullRequestLife) -> list[str]:
         """Write the comment and the label for a life; nothing when neither changed. Returns what it did.
