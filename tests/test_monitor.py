@@ -526,6 +526,22 @@ def test_issues_it_does_not_own_are_never_touched(mono: GitRepo, fake: FakeGitHu
     assert not [path for path in edited if f"/issues/{quoting.number}" in path or f"/issues/{trailing.number}" in path]
 
 
+def test_a_persons_copy_of_the_alert_issue_is_theirs(mono: GitRepo, fake: FakeGitHub, monitor) -> None:
+    """Someone opened a team follow-up by pasting the alert's source: it starts with the marker, but
+    the monitor keeps its own issue and never edits or closes theirs."""
+    change(mono, TENANT, "Tenant plans", at(hours=-3))
+    assert monitor("--max-age-minutes", "60").returncode == 1
+    [alert] = alert_issues(fake)
+    copied = alert.body + "\n\nTeam notes: deploy on Friday"
+    copy = fake.add_issue(REPO, title="Team follow-up", body=copied, labels=["alert"], user="hubot")
+    deploy(fake, "tenant-agent", mono.head(), at(minutes=5))
+    assert monitor("--max-age-minutes", "60", now=at(minutes=10)).returncode == 0
+    assert fake.issue(REPO, alert.number).state == "closed"
+    theirs = fake.issue(REPO, copy.number)
+    assert (theirs.state, theirs.title, theirs.body) == ("open", "Team follow-up", copied)
+    assert fake.comments(REPO, copy.number) == []
+
+
 # --- big overdue sets --------------------------------------------------------------------------
 
 

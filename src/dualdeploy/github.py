@@ -370,7 +370,7 @@ def author_of(comment) -> tuple[str, str]:
 
 
 def suite_authored(comments: list) -> list:
-    """Of the comments that start with the marker (oldest first), those the suite wrote.
+    """Of the comments (or issues) that start with the marker (oldest first), those the suite wrote.
 
     The workflow's token is an app's, so the suite's comments are a bot's: when a bot wrote one,
     that bot is the suite. Without a bot's (a personal token, or a comment of an older version),

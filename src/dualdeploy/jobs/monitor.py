@@ -331,16 +331,19 @@ class IssueKeeper:
     def open_alerts(self, *, fresh: bool = False) -> list:
         """Every open issue that starts with one of the monitor's markers, newest first: found by the
         marker alone, whatever labels or title people have given it since."""
-        from dualdeploy.github import call
+        from dualdeploy.github import call, suite_authored
 
         if self._open is None or fresh:
             with call("list open issues to find the alert issues", permission="issues: read"):
-                self._open = [
+                marked = [
                     issue
                     for issue in self.repo.get_issues(state="open", sort="created", direction="desc")
                     # A pull request is an issue too; its URL says so without another request.
                     if issue_mode_of(issue.body) and "/pull/" not in (issue.html_url or "")
                 ]
+            # Only the suite's: an issue a person opened by pasting the alert's source is theirs.
+            ours = {issue.number for issue in suite_authored(sorted(marked, key=lambda issue: issue.number))}
+            self._open = [issue for issue in marked if issue.number in ours]
         return self._open
 
     def find(self, marker: str, state: str = "open", *, fresh: bool = False):
