@@ -344,6 +344,29 @@ def test_a_rebase_merged_pull_request_with_a_comment_from_before_the_hidden_stat
     assert "Merged, waiting for a deploy of `tenant-agent`" in comment.body
 
 
+def test_metrics_name_a_pull_request_they_could_not_read_and_fail_unless_warned(
+    dualdeploy: Dualdeploy, fake: FakeGitHub, repo: GitRepo
+) -> None:
+    """Figures that silently leave a merged pull request out would look complete."""
+    fake.now = minutes(20)
+    for agent in ("tenant-agent", "customer-agent"):
+        deployment = fake.add_deployment(REPO, sha=repo.head(), ref="main", environment=agent)
+        fake.add_deployment_status(REPO, deployment.id, "success")
+    fake.add_pull(REPO, 3, head_sha=repo.git("rev-parse", "pr1"), labels=["agent-changes", "requires-manual-deploy"])
+    fake.merge_pull(REPO, 3, "", merged_at=minutes(10))  # GitHub names no merge commit
+    state = '{"labels_added":["agent-changes","requires-manual-deploy"],"manual":["tenant-agent"]}'
+    fake.add_issue_comment(REPO, 3, f"{MARKER}\n<!-- dualdeploy:state {state} -->\n## 🚦 Manual deploy needed")
+    now = str(epoch(minutes(60)))
+    result = run(dualdeploy, fake, repo, "metrics", "--format", "json", "--now", now)
+    assert result.returncode == 1, result.stderr
+    pulls = json.loads(result.stdout)["pull_requests"]
+    assert [item["number"] for item in pulls["unknown"]] == [3] and pulls["merged"] == 2
+    assert "pull request #3 left out: #3 is merged but GitHub gives no merge commit" in result.stderr
+    warned = run(dualdeploy, fake, repo, "metrics", "--now", now, "--on-unknown", "warn")
+    assert warned.returncode == 0, warned.stderr
+    assert "2 merged, 2 deployed, 0 waiting" in warned.stdout and "1 unknown, left out" in warned.stdout
+
+
 def test_the_status_page_shows_who_waits_and_the_per_pr_metrics(
     dualdeploy: Dualdeploy, fake: FakeGitHub, repo: GitRepo
 ) -> None:

@@ -288,6 +288,7 @@ class PullRequestMetrics:
     within_target: int
     share_within_target: float | None  # of the decided ones: deployed, or waiting longer than the target
     pulls: tuple[dict, ...] = ()
+    unknown: tuple[dict, ...] = ()  # {"number", "reason"}: pull requests whose life could not be read, left out
 
     def to_json(self) -> dict:
         return {
@@ -300,6 +301,7 @@ class PullRequestMetrics:
             "within_target": self.within_target,
             "share_within_target": self.share_within_target,
             "pull_requests": list(self.pulls),
+            "unknown": list(self.unknown),
         }
 
 
@@ -311,10 +313,16 @@ def percentile(values: Sequence[float], fraction: float) -> float:
 
 
 def pull_request_metrics(
-    lives: Iterable[PullRequestLife], *, now: int, target_minutes: int, window_days: int = WINDOW_DAYS
+    lives: Iterable[PullRequestLife],
+    *,
+    now: int,
+    target_minutes: int,
+    window_days: int = WINDOW_DAYS,
+    unknown: Mapping[int, str] | None = None,
 ) -> PullRequestMetrics:
     """A pull request still waiting longer than the target counts against the share; one waiting less
-    long is undecided and left out of it."""
+    long is undecided and left out of it. `unknown`: pull requests whose life could not be read (by
+    number, why): left out of the figures, and listed so the figures never look complete."""
     since = now - window_days * 86400
     target = target_minutes * 60
     merged = [
@@ -349,6 +357,7 @@ def pull_request_metrics(
         within_target=within,
         share_within_target=round(within / decided, 4) if decided else None,
         pulls=pulls,
+        unknown=tuple({"number": number, "reason": reason} for number, reason in sorted((unknown or {}).items())),
     )
 
 
@@ -579,6 +588,7 @@ class FollowOutcome:
     lives: list[PullRequestLife] = field(default_factory=list)  # every candidate, after this run
     actions: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    unknown: dict[int, str] = field(default_factory=dict)  # pull requests whose life could not be read
 
 
 def follow(
@@ -596,6 +606,7 @@ def follow(
     for tracked in desk.waiting():
         if tracked.problem:
             outcome.warnings.append(tracked.problem)
+            outcome.unknown[tracked.issue.number] = tracked.problem
             outcome.lives.append(tracked.life)
             continue
         components = [name for name in tracked.life.waiting if only is None or name == only]
@@ -644,13 +655,17 @@ def lives_in_window(
     deployments_of: Callable[[str], Sequence[Deployment]],
     contains: Callable[[str, str], bool | None],
     known: Iterable[PullRequestLife] = (),
+    unknown: dict[int, str] | None = None,
 ) -> list[PullRequestLife]:
     """Every closed pull request the suite labelled and that changed since a time, with its deploys as
-    they are now (settled in memory; nothing is written). `known`: lives already read this run."""
-    lives = {life.number: life for life in known}
+    they are now (settled in memory; nothing is written). `known`: lives already read this run;
+    `unknown` collects those whose life could not be read (number: why)."""
+    lives = {life.number: life for life in known if unknown is None or life.number not in unknown}
     # Those still labelled requires-manual-deploy are `known` (follow listed them): one listing more.
-    for tracked in desk.closed_since(since, skip=set(lives), labels=(CHANGES_LABEL,)):
+    for tracked in desk.closed_since(since, skip=set(lives) | set(unknown or ()), labels=(CHANGES_LABEL,)):
         if tracked.problem:
+            if unknown is not None:
+                unknown[tracked.issue.number] = tracked.problem
             continue
         life, _unknown = settle(tracked.life, {name: deployments_of(name) for name in tracked.life.waiting}, contains)
         lives[life.number] = life
@@ -687,8 +702,9 @@ def report(
         metrics = None
         if with_metrics:
             since = now - WINDOW_DAYS * 86400
-            lives = lives_in_window(desk, since, lookup, contains, known=outcome.lives)
-            metrics = pull_request_metrics(lives, now=now, target_minutes=target_minutes)
+            unknown = dict(outcome.unknown)
+            lives = lives_in_window(desk, since, lookup, contains, known=outcome.lives, unknown=unknown)
+            metrics = pull_request_metrics(lives, now=now, target_minutes=target_minutes, unknown=unknown)
     except DualDeployError as error:
         return PullRequestReport(FollowOutcome(), {}, None, problem=error.message)
     return PullRequestReport(outcome, waiting_by_component(outcome.lives, now), metrics)

@@ -53,11 +53,17 @@ def run(args: argparse.Namespace) -> int:
             print(
                 f"pull requests: {p.merged} merged, {p.deployed} deployed, {p.waiting} waiting; merge to deploy "
                 f"median {p.median}, p90 {p.p90} s; {p.within_target} within {p.target_minutes} min "
-                f"(share {p.share_within_target})"
+                f"(share {p.share_within_target})" + (f"; {len(p.unknown)} unknown, left out" if p.unknown else "")
             )
         else:
             reason = pulls.problem if pulls else "no GitHub token"
             print(f"pull requests: unknown ({reason})")
+    for item in pull_metrics.unknown if pull_metrics else ():
+        # Left out of the figures, which would otherwise look complete: said, and a failure unless warned.
+        level = "error" if on_unknown == "fail" else "warning"
+        print(f"dualdeploy: {level}: pull request #{item['number']} left out: {item['reason']}", file=sys.stderr)
+    if pull_metrics is not None and pull_metrics.unknown and on_unknown == "fail":
+        return EXIT_GAP
     unknown = unknown_drifts(state.drifts)
     if unknown and on_unknown == "fail":
         # Figures for a component nobody can see would read as "no lag": never a pass.
