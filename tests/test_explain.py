@@ -395,3 +395,24 @@ def test_a_path_in_a_repository_without_commits_is_a_clear_error(tmp_path: Path)
     assert result.returncode == 2 and result.stdout == ""
     [line] = result.stderr.splitlines()
     assert "no commit" in line and "git log failed" not in line, line
+
+
+def test_an_unknown_says_the_fix_for_its_own_cause(dualdeploy: Dualdeploy, history: History) -> None:
+    """A version URL that does not answer is not fixed by a token: the one-line error gives the
+    fix of that source (the URL under `deployed:`), as the sync check does."""
+    config = (
+        (history.repo.path / CONFIG_PATH)
+        .read_text()
+        .replace(
+            "    deploy-workflow: deploy-agents.yml\n",
+            "    deploy-workflow: deploy-agents.yml\n    deployed:\n      url: http://127.0.0.1:9/version\n"
+            "      field: git.sha\n",
+            1,
+        )
+    )
+    history.repo.commit("Tenant version URL", {CONFIG_PATH: config}, date=at(400))
+    run = explain_cli(dualdeploy, history, "--commit", history.tenant, shas={})
+    assert run.returncode == 2
+    [line] = [text for text in run.stderr.splitlines() if text.startswith("dualdeploy: error:")]
+    assert "did not answer" in line and "version URL under `deployed:`" in line, line
+    assert "token" not in line, line

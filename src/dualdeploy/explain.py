@@ -49,6 +49,7 @@ class ComponentAnswer:
     deployed_at: int | None  # unix seconds
     run: str | None  # the run or deployment that deployed what it runs
     reason: str = ""  # unknown: why; pending: what it runs lacks
+    fix: str = ""  # unknown: what makes it known (the source's own advice)
     deploying: bool = False  # a deploy is running right now
     deploy_command: str | None = None  # pending manual component: the `gh workflow run` line
     deploy_url: str | None = None
@@ -119,17 +120,16 @@ def explain(
                     deployed_at=None,
                     run=None,
                     reason=deployment.reason or "no deployment found",
+                    fix=deployment.fix,
                     deploying=deployment.in_progress,
                 )
             )
             continue
         found = contains(deployment.sha, change.sha)
+        fix = ""
         if found is None:
-            status, reason = (
-                UNKNOWN,
-                f"the deployed commit {deployment.sha[:12]} is not in this clone's history "
-                "(fetch it, or check out with fetch-depth: 0)",
-            )
+            status, reason = UNKNOWN, f"the deployed commit {deployment.sha[:12]} is not in this clone's history"
+            fix = "fetch it, or check out with `fetch-depth: 0`"
         elif found:
             status, reason = DEPLOYED, ""
         else:
@@ -142,6 +142,7 @@ def explain(
                 deployed_at=deployment.deployed_at,
                 run=deployment.url,
                 reason=reason,
+                fix=fix,
                 deploying=deployment.in_progress and status == PENDING,
                 deploy_command=component.deploy_command(change.branch) if status == PENDING else None,
             )

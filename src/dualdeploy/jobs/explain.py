@@ -57,10 +57,10 @@ def exit_status(result: Explanation, args: argparse.Namespace) -> int:
         )
     if failing:
         first = unknown[0]
+        fix = first.fix or "give the job a token that can read deployments"
         print(
             f"dualdeploy: error: explain: could not see what {len(unknown)} component(s) run "
-            f"({first.name}: {first.reason}); give the job a token that can read deployments, or pass "
-            "--deployed-shas, or --on-unknown warn to accept it",
+            f"({first.name}: {first.reason}); fix: {fix}; or pass --deployed-shas, or --on-unknown warn to accept it",
             file=sys.stderr,
         )
         return EXIT_USAGE
