@@ -121,6 +121,13 @@ def test_first_run_creates_every_file_and_second_run_changes_nothing(repo: Path,
     assert out.count("unchanged") == len(GENERATED)
 
 
+def test_a_bad_now_is_a_usage_error_with_or_without_a_token(repo: Path, capsys) -> None:
+    status, _, err = docs(repo, "--only", "status", "--now", "next tuesday", capsys=capsys)
+    assert status == 2
+    assert "--now: must be ISO 8601 or unix seconds, not 'next tuesday'" in err
+    assert not (repo / "docs/DEPLOYMENT_STATUS.md").exists()
+
+
 def test_alias_generate_and_only(repo: Path, capsys) -> None:
     assert cli.main(["generate", "--repo", str(repo), "--only", "codeowners,runbook"]) == 0
     written = {path for path in snapshot(repo) if path != ".github/dual-deploy.yml"}

@@ -492,6 +492,10 @@ def run(args: argparse.Namespace) -> int:
     config_path = args.config or DEFAULT_CONFIG_PATH
     config = load_config(repo / config_path, display_path=config_path)
     keys = parse_only(getattr(args, "only", None))
+    if getattr(args, "now", None):
+        from dualdeploy.jobs.common import now_from
+
+        now_from(args)  # a bad --now is a usage error even where no live status reads it
     live = None if args.check else read_live_status(args, config)
     outcomes = plan(repo, DocsContext(config, config_path, live, deploy_branch(repo)), keys)
     if args.check:
