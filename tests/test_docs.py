@@ -738,3 +738,18 @@ def test_the_readme_has_no_heading_swallowed_by_a_code_block() -> None:
     headings = [tokens[i + 1].content for i, token in enumerate(tokens) if token.type == "heading_open"]
     for command in ("check", "explain", "announce"):
         assert any(heading.startswith(f"`dualdeploy {command}`") for heading in headings), command
+
+
+def test_quick_reference_and_onboarding_in_one_file_keep_both_sections(repo: Path, capsys) -> None:
+    """`docs.quick-reference` may name the onboarding file: both managed sections end up in it on the
+    first run, a second run changes nothing, and `--check` agrees."""
+    config = repo / ".github/dual-deploy.yml"
+    config.write_text(CONFIG + "docs:\n  quick-reference: docs/ONBOARDING.md\n")
+    status, _, err = docs(repo, "--only", "quick-reference,onboarding", capsys=capsys)
+    assert status == 0, err
+    text = (repo / "docs/ONBOARDING.md").read_text()
+    assert "<!-- BEGIN dualdeploy:onboarding " in text and "<!-- BEGIN dualdeploy:quick-reference " in text
+    before = snapshot(repo)
+    assert docs(repo, "--only", "quick-reference,onboarding", capsys=capsys)[0] == 0
+    assert snapshot(repo) == before
+    assert docs(repo, "--check", "--only", "quick-reference,onboarding", capsys=capsys)[0] == 0

@@ -399,13 +399,15 @@ class Outcome:
 
 
 def plan(repo: Path, context: DocsContext, keys: Sequence[str] = TARGET_KEYS) -> list[Outcome]:
-    """What each target file should contain; reads files, writes nothing."""
+    """What each target file should contain; reads files, writes nothing. Two targets in one file
+    (the quick reference moved into the onboarding file) build on each other's result."""
     outcomes = []
+    planned: dict[str, str] = {}  # path -> what an earlier target of this run made of it
     for target in TARGETS:
         if target.key not in keys:
             continue
         target = replace(target, path=locate(repo, replace(target, path=target.path_in(context.config))))
-        old = read_text(repo / target.path, target.path)
+        old = planned[target.path] if target.path in planned else read_text(repo / target.path, target.path)
         if old is None and target.only_if_present:
             continue
         body = context.body(target)
@@ -416,6 +418,7 @@ def plan(repo: Path, context: DocsContext, keys: Sequence[str] = TARGET_KEYS) ->
         else:
             new = update_section(old, target.section, body, style=target.style, source=context.source, file=target.path)
         outcomes.append(Outcome(target, old, new, _current(target, context, old, new)))
+        planned[target.path] = new
     return outcomes
 
 
