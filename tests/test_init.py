@@ -336,11 +336,17 @@ def test_choice_options_that_name_component_folders_make_them_manual(tmp_path: P
         ),
     }
     repo = write(tmp_path / "repo", files)
-    assert init(repo, "--yes", capsys=capsys)[0] == 0
+    status, _, err = init(repo, "--yes", capsys=capsys)
+    assert status == 0
     found, _ = components(repo)
     for name in ("alpha-agent", "beta-agent", "gamma-agent"):
         assert found[name].manual and found[name].deploy_workflow == "deploy-agents.yml", name
     assert found["server"].deploy == "auto"
+    # The option that names each agent is the input its deploy instructions carry: the proposal
+    # passes its own dispatch-inputs check, and `gh workflow run` works as printed.
+    assert dict(found["alpha-agent"].deploy_inputs) == {"agent": "alpha"}
+    assert found["gamma-agent"].deploy_command("main") == "gh workflow run deploy-agents.yml --ref main -f agent=gamma"
+    assert "dispatch-inputs" not in err
 
 
 def test_matrix_values_that_name_component_folders_make_them_manual(tmp_path: Path, capsys) -> None:

@@ -65,6 +65,7 @@ class Workflow:
     by_hand: bool  # can be run by a person (workflow_dispatch, a tag, a release)
     push_paths: tuple[str, ...] = ()
     values: tuple[str, ...] = ()  # what it deploys by value: workflow_dispatch choice options, matrix values
+    choices: tuple[tuple[str, tuple[str, ...]], ...] = ()  # each workflow_dispatch choice input and its options
 
     @property
     def manual_only(self) -> bool:
@@ -90,6 +91,7 @@ class Proposal:
     paths: list[str] = field(default_factory=list)
     uses: list[str] = field(default_factory=list)
     deploy_workflow: str | None = None
+    deploy_inputs: dict[str, str] = field(default_factory=dict)  # the choice that names it, e.g. {agent: alpha}
     reason: str = "no-workflow"  # push-paths | dispatch | push | no-workflow
     paths_from: str | None = None  # the workflow whose `paths:` filter was taken over
 
@@ -213,7 +215,11 @@ def read_workflows(root: Path) -> list[Workflow]:
         push_paths = tuple(p for p in paths if isinstance(p, str)) if isinstance(paths, list) else ()
         # Comments are prose ("not the api"); only what the workflow does may name a component.
         code = re.sub(r"(^|\s)#.*$", "", text, flags=re.MULTILINE)
-        workflows.append(Workflow(path.name, code, on_merge, by_hand, push_paths, deploy_values(triggers, jobs)))
+        workflows.append(
+            Workflow(
+                path.name, code, on_merge, by_hand, push_paths, deploy_values(triggers, jobs), choice_inputs(triggers)
+            )
+        )
     return workflows
 
 
@@ -235,6 +241,17 @@ def deploy_values(triggers: dict, jobs: dict) -> tuple[str, ...]:
             elif isinstance(entries, list):
                 values += entries
     return tuple(dict.fromkeys(str(value) for value in values if isinstance(value, (str, int))))
+
+
+def choice_inputs(triggers: dict) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The `workflow_dispatch` inputs of type choice, each with its options."""
+    dispatch = triggers.get("workflow_dispatch")
+    inputs = dispatch.get("inputs") if isinstance(dispatch, dict) else None
+    return tuple(
+        (str(name), tuple(str(option) for option in spec["options"] if isinstance(option, (str, int))))
+        for name, spec in (inputs.items() if isinstance(inputs, dict) else ())
+        if isinstance(spec, dict) and isinstance(spec.get("options"), list)
+    )
 
 
 def _mentions_path(text: str, directory: str) -> bool:
@@ -438,6 +455,12 @@ def _decide(proposal: Proposal, workflows: list[Workflow], siblings: dict[str, s
     for workflow in workflows:
         if workflow.manual_only and mentions(workflow, proposal, siblings):
             proposal.deploy, proposal.deploy_workflow, proposal.reason = "manual", workflow.file, "dispatch"
+            # The choice option that names it is what a person picks in the Run workflow form.
+            folder = posixpath.basename(directory)
+            for name, options in workflow.choices:
+                picked = next((option for option in options if option in (proposal.name, folder)), None)
+                if picked is not None:
+                    proposal.deploy_inputs[name] = picked
             return
     for workflow in workflows:
         if workflow.on_merge and (_covers(workflow.push_paths, directory) or mentions(workflow, proposal, siblings)):
@@ -473,6 +496,12 @@ def _yaml_list(values: Iterable[str]) -> SafeMarkdown:
     return SafeMarkdown("[" + ", ".join(_yaml_scalar(value) for value in values) + "]")
 
 
+def _yaml_mapping(values: dict[str, str]) -> SafeMarkdown:
+    return SafeMarkdown(
+        "{" + ", ".join(f"{_yaml_key(key)}: {_yaml_scalar(value)}" for key, value in values.items()) + "}"
+    )
+
+
 def _comment(value: object) -> SafeMarkdown:
     """Text for a YAML comment: one line, whatever a file name contains."""
     return SafeMarkdown(" ".join(str(value).split()))
@@ -487,6 +516,7 @@ def render_proposal(findings: Findings) -> str:
         workflows=findings.workflows,
         key=_yaml_key,
         flow=_yaml_list,
+        mapping=_yaml_mapping,
         scalar=_yaml_scalar,
         comment=_comment,
     )
