@@ -280,7 +280,7 @@ def report_in_actions(
     comment_url = ""
     if event_name in PULL_REQUEST_EVENTS and "pull_request" in event and (args.comment or args.labels):
         comment_url = publish_to_pull_request(
-            impact, config, comment, event_name, event, args, branch, config_edit=config_edit, remembered=remembered
+            impact, config, event_name, event, args, branch, config_edit=config_edit, remembered=remembered
         )
     actions_io.set_output("comment-url", comment_url)
     actions_io.append_summary(comment)
@@ -310,7 +310,6 @@ def report_model_findings(config: Config, args: argparse.Namespace, branch: str)
 def publish_to_pull_request(
     impact: Impact,
     config: Config,
-    comment: str,
     event_name: str,
     event: dict,
     args: argparse.Namespace,
