@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from dualdeploy import actions_io
+from dualdeploy.assessment import unknown_line
 from dualdeploy.changes import Git
 from dualdeploy.config import DEFAULT_CONFIG_PATH, Component, Config, load_config
 from dualdeploy.deployments import DeploymentReader, parse_given
@@ -81,6 +82,17 @@ def parse_on_unknown(value: str | None) -> str:
     if choice not in ("fail", "warn"):
         raise DualDeployError(f"must be 'fail' or 'warn', not {value!r}", key="on-unknown")
     return choice
+
+
+def annotate_unknown(unknown, level: str) -> None:
+    """One annotation per component the suite cannot see, with the cause and the fix."""
+    for drift in unknown:
+        actions_io.annotate(level, unknown_line(drift), title=f"dualdeploy: cannot tell what {drift.component} runs")
+
+
+def unknown_notes(unknown, *, blind: bool, on_unknown: str) -> list[str]:
+    """The job summary's note per component the suite cannot see: failing or a warning, as chosen."""
+    return [f"{'Fails' if blind else 'Warning'} (on-unknown: {on_unknown}): {unknown_line(d)}" for d in unknown]
 
 
 def slack_webhook(config: Config) -> str | None:

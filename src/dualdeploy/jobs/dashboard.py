@@ -10,7 +10,7 @@ import argparse
 import json
 
 from dualdeploy import actions_io
-from dualdeploy.assessment import assess, unknown_drifts, unknown_line
+from dualdeploy.assessment import assess, unknown_drifts
 from dualdeploy.config import Config
 from dualdeploy.dashboard import build_rows, deployed_by_this_run, format_table, render_dashboard
 from dualdeploy.jobs import common
@@ -72,10 +72,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(format_table(target, rows))
     # The dashboard shows, it does not gate: what it cannot see is a warning that says the fix.
-    for drift in unknown_drifts(drifts):
-        actions_io.annotate(
-            "warning", unknown_line(drift), title=f"dualdeploy: cannot tell what {drift.component} runs"
-        )
+    common.annotate_unknown(unknown_drifts(drifts), "warning")
     if actions_io.in_actions():
         actions_io.append_summary(
             render_dashboard(

@@ -85,12 +85,7 @@ def run(args: argparse.Namespace) -> int:
         mark = " OVERDUE" if drift in overdue else ""
         detail = f" - {unknown_line(drift)}" if drift in unknown else ""
         print(f"  {drift.component}: {drift.status}{mark}, {len(drift.pending)} pending{detail}", file=human)
-    for drift in unknown:
-        actions_io.annotate(
-            "error" if blind else "warning",
-            unknown_line(drift),
-            title=f"dualdeploy: cannot tell what {drift.component} runs",
-        )
+    common.annotate_unknown(unknown, "error" if blind else "warning")
 
     outcome = Outcome()
     webhook = common.slack_webhook(config)
@@ -158,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
     actions_io.set_output("issue-url", outcome.issue_urls[0] if outcome.issue_urls else "")
     if actions_io.in_actions():
         rows = build_rows(config, state.drifts, repo_url=repo_url, now=now, grace_seconds=max_age)
-        notes = [f"{'Fails' if blind else 'Warning'} (on-unknown: {on_unknown}): {unknown_line(d)}" for d in unknown]
+        notes = common.unknown_notes(unknown, blind=bool(blind), on_unknown=on_unknown)
         summary = render_dashboard(
             "Agent monitor",
             target,

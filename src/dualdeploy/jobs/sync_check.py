@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from dualdeploy import actions_io
-from dualdeploy.assessment import assess, blind_line, unknown_drifts, unknown_line
+from dualdeploy.assessment import assess, blind_line, unknown_drifts
 from dualdeploy.dashboard import build_rows, render_dashboard
 from dualdeploy.drift import DIVERGED, IN_SYNC, STALE, Drift
 from dualdeploy.errors import EXIT_GAP, DualDeployError
@@ -53,12 +53,7 @@ def run(args: argparse.Namespace) -> int:
     failing = bool(overdue) and args.on_stale == "fail"
     for drift in behind:
         annotate(drift, config.component(drift.component).deploy_workflow, overdue=drift in overdue, failing=failing)
-    for drift in unknown:
-        actions_io.annotate(
-            "error" if blind else "warning",
-            unknown_line(drift),
-            title=f"dualdeploy: cannot tell what {drift.component} runs",
-        )
+    common.annotate_unknown(unknown, "error" if blind else "warning")
     actions_io.set_output("in-sync", "true" if in_sync else "false")
     # At most 50 commits per component in the output (GitHub caps outputs at 1 MB); the report has all.
     actions_io.set_output("stale", json.dumps([drift.to_json(limit=50) for drift in behind]))
@@ -67,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     notified = notify_slack(config, behind, target, now=now, repo_url=repo_url)
     if actions_io.in_actions():
         rows = build_rows(config, state.drifts, repo_url=repo_url, now=now, grace_seconds=grace_seconds)
-        notes = [f"{'Fails' if blind else 'Warning'} (on-unknown: {on_unknown}): {unknown_line(d)}" for d in unknown]
+        notes = common.unknown_notes(unknown, blind=bool(blind), on_unknown=on_unknown)
         actions_io.append_summary(
             render_dashboard("Post-deploy sync check", target, rows, repo_url=repo_url, notes=notes)
         )
