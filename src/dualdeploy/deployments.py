@@ -70,6 +70,13 @@ def _timestamp(text: str | None) -> int | None:
     return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp())
 
 
+def _reading(environments: Sequence[str]) -> str:
+    """What a deployments query does, for its error message: one environment by name, else how many."""
+    if len(environments) == 1:
+        return f"read the deployments of environment {environments[0]!r}"
+    return f"read the deployments of {len(environments)} environments"
+
+
 def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -216,11 +223,7 @@ class DeploymentReader:
         owner, _, name = self.repo.full_name.partition("/")
         variables = {"owner": owner, "name": name, "first": MAX_DEPLOYMENTS_SCANNED}
         variables.update({f"e{index}": [environment] for index, environment in enumerate(environments)})
-        what = (
-            f"read the deployments of environment {environments[0]!r}"
-            if len(environments) == 1
-            else f"read the deployments of {len(environments)} environments"
-        )
+        what = _reading(environments)
         try:
             data = graphql(
                 self.repo, latest_query(len(environments)), variables, what=what, permission=DEPLOYMENT_PERMISSION
@@ -241,11 +244,7 @@ class DeploymentReader:
         from dualdeploy.github import graphql
 
         owner, _, name = self.repo.full_name.partition("/")
-        what = (
-            f"read the deployments of environment {environments[0]!r}"
-            if len(environments) == 1
-            else f"read the deployments of {len(environments)} environments"
-        )
+        what = _reading(environments)
         found: list[dict] = []
         after = None
         while True:
