@@ -273,6 +273,14 @@ def waiting_by_component(lives: Iterable[PullRequestLife], now: int) -> dict[str
     return {name: sorted(pulls, key=lambda p: (p.merged_at, p.number)) for name, pulls in sorted(waiting.items())}
 
 
+def waiting_json(waiting: dict[str, list[WaitingPull]]) -> dict[str, list[dict]]:
+    """The waiting pull requests per component, as --format json gives them."""
+    return {
+        name: [{"number": p.number, "merged_at": p.merged_at, "age_seconds": p.age} for p in items]
+        for name, items in waiting.items()
+    }
+
+
 @dataclass(frozen=True)
 class PullRequestMetrics:
     """Merge-to-deploy time per pull request over a window: from the merge to the deploy of its last

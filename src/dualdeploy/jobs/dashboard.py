@@ -53,15 +53,10 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         document = {"target": target, "components": [drift.to_json() for drift in drifts]}
         if pulls is not None:
+            from dualdeploy.pull_requests import waiting_json
+
             # Merged pull requests still waiting, per component, oldest first (null when unreadable).
-            document["pull_requests_waiting"] = (
-                None
-                if pulls.problem
-                else {
-                    name: [{"number": p.number, "merged_at": p.merged_at, "age_seconds": p.age} for p in items]
-                    for name, items in waiting_pulls.items()
-                }
-            )
+            document["pull_requests_waiting"] = None if pulls.problem else waiting_json(waiting_pulls)
         print(json.dumps(document, indent=2))
     elif args.format == "markdown":
         print(

@@ -212,12 +212,11 @@ def pull_requests_json(pulls, pull_metrics) -> dict | None:
     """The pull requests' part of --format json: who waits per component, the per-PR metrics."""
     if pulls is None:
         return None
+    from dualdeploy.pull_requests import waiting_json
+
     return {
         "problem": pulls.problem or None,
-        "waiting": {
-            name: [{"number": p.number, "merged_at": p.merged_at, "age_seconds": p.age} for p in items]
-            for name, items in pulls.waiting.items()
-        },
+        "waiting": waiting_json(pulls.waiting),
         "metrics": pull_metrics.to_json() if pull_metrics else None,
     }
 
