@@ -416,3 +416,25 @@ def test_an_unknown_says_the_fix_for_its_own_cause(dualdeploy: Dualdeploy, histo
     [line] = [text for text in run.stderr.splitlines() if text.startswith("dualdeploy: error:")]
     assert "did not answer" in line and "version URL under `deployed:`" in line, line
     assert "token" not in line, line
+
+
+def test_a_shallow_clone_fetches_the_deployed_commit_and_answers_like_a_full_clone(
+    dualdeploy: Dualdeploy, history: History, tmp_path: Path
+) -> None:
+    """History on demand: in a depth-1 clone the deployed commit (the first one, three commits back)
+    is missing; explain fetches it from origin and answers `pending`, as a full clone does, never
+    `unknown` for lack of a fetch."""
+    clone = tmp_path / "shallow"
+    history.repo.git(
+        "clone", "--quiet", "--depth", "1", "--no-single-branch", f"file://{history.repo.path}", str(clone)
+    )
+    given = json.dumps({"api": history.initial})
+    answers_of = {}
+    for name, folder in (("full", history.repo.path), ("shallow", clone)):
+        run = dualdeploy(
+            "explain", "--repo", str(folder), "--commit", history.route, "--format", "json",
+            "--deployed-shas", given, env={"GITHUB_TOKEN": None},
+        )  # fmt: skip
+        assert run.returncode == 0, (name, run.stderr)
+        answers_of[name] = [(c["name"], c["status"]) for c in document(run)["components"]]
+    assert answers_of["shallow"] == answers_of["full"] == [("api", PENDING)]

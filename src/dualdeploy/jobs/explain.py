@@ -34,11 +34,19 @@ def run(args: argparse.Namespace) -> int:
     change = read_change(args, git, branch)
     components = tuple(config.component(answer.name) for answer in impacted(config, change))
     reader = common.deployment_reader(args, git, config)
-    deployments = {d.component: resolve_sha(git, d) for d in read_all(reader, components)}
+    read = [resolve_sha(git, d) for d in read_all(reader, components)]
+    # History on demand, as for the other commands: a shallow or partial clone fetches the deployed
+    # commits and deepens until they connect with the change; what is still missing stays unknown.
+    target = git.try_resolve(branch_ref(git, branch)) or change.sha
+    _, whole = git.complete_history(target, [change.sha, *(d.sha for d in read if d.sha)])
+    deployments = {d.component: resolve_sha(git, d) for d in read}
     known = git.existing({d.sha for d in deployments.values() if d.sha})
 
     def contains(deployed: str, commit: str) -> bool | None:
-        return git.is_ancestor(commit, deployed) if deployed in known else None
+        if deployed not in known:
+            return None
+        # With the range whole a "no" is a real no; a history still cut short makes it unknown.
+        return git.is_ancestor(commit, deployed) if whole else git.contains(deployed, commit)
 
     result = explain(config, change, deployments, contains, repo_url=actions_io.repo_url())
     report(result, args.format)
